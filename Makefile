@@ -1,0 +1,32 @@
+# Two commands for a fresh clone:  `make run` (the whole system)  and  `make test` (the test suite).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test demo lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## Temporal dev server + migrations + worker on the embedded defaults; Ctrl-C stops
+	$(BIN)/liaison up
+
+demo: $(STAMP)  ## one operation through its whole lifecycle against `make run`
+	$(BIN)/liaison demo
+
+test: $(STAMP)  ## the whole suite against a real Temporal dev server, SQLite and PostgreSQL
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.approval_roundtrip
+	$(BIN)/python -m bench.lifecycle_throughput
+
+clean:
+	rm -rf $(VENV) data

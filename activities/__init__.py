@@ -1,0 +1,1 @@
+"""Every side effect of a workflow: audit appends, notifications. Each is idempotent under retry."""

@@ -1,0 +1,47 @@
+"""The audit append: idempotent by event id, hash-chained per operation; returns the new chain head."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.audit import ChainHead
+from store.audit_log import AuditLog, ChainConflict
+from store.notifications import Notifications
+from workflows.messages import AppendRequest, NotificationRequest
+
+log = structlog.get_logger(__name__)
+
+
+class StoreActivities:
+    def __init__(self, audit_log: AuditLog, notifications: Notifications) -> None:
+        self._audit_log = audit_log
+        self._notifications = notifications
+
+    @activity.defn(name="append_events")
+    async def append_events(self, request: AppendRequest) -> ChainHead:
+        info = activity.info()
+        bound = log.bind(operation_id=request.stream_id, workflow_id=info.workflow_id,
+                         actor=request.records[0].actor_id if request.records else None)
+        try:
+            head = await asyncio.to_thread(self._audit_log.append, request.stream_id, request.records,
+                                           request.expected_head)
+        except ChainConflict as conflict:
+            bound.error("audit_append_conflict", error=str(conflict))
+            raise ApplicationError(str(conflict), type="ChainConflict", non_retryable=True) from None
+        bound.info("audit_appended", events=[r.type for r in request.records], seq=head.seq)
+        return head
+
+    @activity.defn(name="notify")
+    async def notify(self, request: NotificationRequest) -> bool:
+        created = await asyncio.to_thread(
+            self._notifications.record, request.notification_id, request.operation_id, request.kind,
+            request.recipient_role, request.recipient_state, request.message, datetime.now(UTC))
+        log.info("notification", operation_id=request.operation_id, kind=request.kind,
+                 recipient_role=request.recipient_role, recipient_state=request.recipient_state,
+                 new=created, message=request.message)
+        return created

@@ -1,0 +1,125 @@
+"""`liaison demo`: one realistic operation through its whole lifecycle, against the running system."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from cli import render
+from cli.support import Context, console
+from domain import commands as cmd
+from domain.actors import Actor, Role
+from domain.model import OperationSpec, Place, Results, TaskKind
+from domain.prioritisation import Assessment
+from domain.state import OperationState
+from domain.timing import Timing
+from gateway.audit import timeline, verify
+from gateway.operations import OperationsGateway
+from store.audit_log import AuditLog
+from store.principals import Principal, Principals
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEMO_TIMING = Timing(reminder_before_due=timedelta(seconds=3), escalate_after_due=timedelta(0),
+                     results_grace_after_action_day=timedelta(seconds=60))
+PRINCIPALS = [
+    ("coord-1", "Task-force coordinator", Role.COORDINATOR, None),
+    ("lo-bg", "Liaison officer Bulgaria", Role.LIAISON_OFFICER, "BG"),
+    ("lo-el", "Liaison officer Greece", Role.LIAISON_OFFICER, "EL"),
+    ("lo-de", "Liaison officer Germany", Role.LIAISON_OFFICER, "DE"),
+    ("ap-bg-1", "Approver Bulgaria 1", Role.APPROVER, "BG"),
+    ("ap-bg-2", "Approver Bulgaria 2", Role.APPROVER, "BG"),
+    ("ap-el-1", "Approver Greece", Role.APPROVER, "EL"),
+    ("ap-de-1", "Approver Germany", Role.APPROVER, "DE"),
+    ("auditor-1", "Auditor", Role.AUDITOR, None),
+]
+
+
+def _actors(ctx: Context) -> dict[str, Actor]:
+    principals = Principals(ctx.engine)
+    for pid, name, role, state in PRINCIPALS:
+        if principals.get(pid) is None:
+            principals.add(Principal(id=pid, display_name=name, role=role.value, member_state=state))
+    return {pid: Actor(id=pid, role=role, member_state=state) for pid, _, role, state in PRINCIPALS}
+
+
+async def _until(gateway: OperationsGateway, operation_id: str, what: str,
+                 condition: Callable[[OperationState], bool], timeout: float = 60) -> OperationState:
+    console.print(f"  … waiting until {what}", highlight=False)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await gateway.state(operation_id)
+        if condition(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the demo waited {timeout:.0f} s for: {what}")
+        await asyncio.sleep(0.3)
+
+
+async def run_demo(ctx: Context) -> None:
+    gateway = await ctx.gateway()
+    a = _actors(ctx)
+    now = datetime.now(UTC)
+    operation_id = f"demo-korab-{now:%Y%m%d-%H%M%S}"
+    spec = OperationSpec.model_validate(yaml.safe_load((EXAMPLES / "operation.yaml").read_text("utf-8")))
+    assessment = Assessment.model_validate(yaml.safe_load((EXAMPLES / "assessment.yaml").read_text("utf-8")))
+
+    async def send(label: str, command: cmd.Command) -> None:
+        result = await gateway.send(operation_id, command)
+        console.print(f"[green]✓[/] {label}: {', '.join(result.events)}", highlight=False)
+
+    console.print(f"[bold]Opening {operation_id}[/] (BG leads, with EL and DE; partner RS)")
+    await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=operation_id, spec=spec,
+                                         scoring=ctx.settings.scoring, timing=DEMO_TIMING,
+                                         justification="Joint referral by BG and EL liaison desks"))
+    await send("EL contributes intelligence", cmd.AddIntelligence(
+        actor=a["lo-el"], item={"summary": "Safe house in Thessaloniki used as staging point",  # type: ignore[arg-type]
+                                "handling_code": "H1", "linked_targets": ["TG2"]}))
+    await send("coordinator submits for prioritisation", cmd.SubmitForPrioritisation(
+        actor=a["coord-1"], assessment=assessment, justification="Assessment of 2026-11 threat picture"))
+    await send("coordinator confirms the priority", cmd.DecidePriority(actor=a["coord-1"]))
+    due_soon, due_later = datetime.now(UTC) + timedelta(seconds=6), datetime.now(UTC) + timedelta(hours=2)
+    await send("plan BG arrest (four-eyes)", cmd.PlanTask(
+        actor=a["coord-1"], member_state="BG", task_kind=TaskKind.ARREST, four_eyes=True,
+        description="Arrest Ivan Petrov at his Sofia address", due=due_later))
+    await send("plan EL search", cmd.PlanTask(actor=a["coord-1"], member_state="EL", task_kind=TaskKind.SEARCH,
+                                              description="Search the Thessaloniki safe house", due=due_later))
+    await send("plan DE financial enquiry", cmd.PlanTask(
+        actor=a["coord-1"], member_state="DE", task_kind=TaskKind.FINANCIAL_ENQUIRY,
+        description="Trace transfers to German accounts", due=due_soon))
+    await send("EL rejects the search", cmd.RejectTask(actor=a["ap-el-1"], task_id="TK2",
+                                                       justification="Warrant covers the warehouse, not the flat"))
+    await send("coordinator re-plans it", cmd.ReplanTask(
+        actor=a["coord-1"], task_id="TK2", description="Search the Thessaloniki warehouse",
+        justification="Scope aligned with the warrant"))
+    await send("BG approver 1", cmd.ApproveTask(actor=a["ap-bg-1"], task_id="TK1"))
+    await send("BG approver 2 (four eyes)", cmd.ApproveTask(actor=a["ap-bg-2"], task_id="TK1"))
+    await send("EL approves the re-planned search", cmd.ApproveTask(actor=a["ap-el-1"], task_id="TK2"))
+    await _until(gateway, operation_id, "DE's overdue approval is reminded and escalated",
+                 lambda s: s.tasks["TK3"].escalated)
+    await send("DE approves late", cmd.ApproveTask(actor=a["ap-de-1"], task_id="TK3",
+                                                   justification="Approved after escalation"))
+    start = datetime.now(UTC) + timedelta(seconds=3)
+    await send("schedule the action day", cmd.ScheduleActionDay(
+        actor=a["coord-1"], start=start, end=start + timedelta(hours=8),
+        places=(Place(name="Sofia", country="BG", latitude=42.6977, longitude=23.3219),
+                Place(name="Thessaloniki", country="EL", latitude=40.6401, longitude=22.9444))))
+    await _until(gateway, operation_id, "the action day starts", lambda s: s.phase is not None
+                 and s.phase.value == "execute")
+    for officer, results in (("lo-bg", Results(arrests=4, searches=3, seizures=2, assets_frozen_eur=180000)),
+                             ("lo-el", Results(arrests=2, searches=2, victims_safeguarded=17)),
+                             ("lo-de", Results(searches=1, assets_frozen_eur=420000.5))):
+        await send(f"{officer} reports", cmd.ReportResults(actor=a[officer],
+                                                           member_state=a[officer].member_state or "",
+                                                           results=results))
+    state = await _until(gateway, operation_id, "the operation closes", lambda s: s.phase is not None
+                         and s.phase.is_terminal)
+    records = AuditLog(ctx.engine).read(operation_id)
+    console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id}"))
+    console.print(render.operation_panel(state))
+    check = verify(AuditLog(ctx.engine), operation_id, await gateway.chain_head(operation_id))
+    console.print(f"audit chain: {'[green]intact[/]' if check.intact else '[red]BROKEN[/]'} "
+                  f"({check.events} events)")

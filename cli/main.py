@@ -1,0 +1,413 @@
+"""`liaison`: operations, tasks, results, audit, principals, and running the system."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import render
+from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when, run
+from domain import commands as cmd
+from domain.actors import Role
+from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, TaskKind
+from domain.prioritisation import Assessment
+from domain.reference import member_state as member_state_code
+from gateway.audit import replay, timeline, verify
+from store.audit_log import AuditLog
+from store.principals import Principal, Principals
+
+app = typer.Typer(help="Liaison: cross-border operations, event-sourced on Temporal.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+operation_app = typer.Typer(help="Coordinators: open and steer operations.", no_args_is_help=True)
+task_app = typer.Typer(help="Approvers: pending tasks, approve, reject.", no_args_is_help=True)
+results_app = typer.Typer(help="Liaison officers: report action-day results.", no_args_is_help=True)
+audit_app = typer.Typer(help="Auditors: replay and verify the audit log.", no_args_is_help=True)
+principal_app = typer.Typer(help="Register the people who act.", no_args_is_help=True)
+app.add_typer(operation_app, name="operation")
+app.add_typer(task_app, name="task")
+app.add_typer(results_app, name="results")
+app.add_typer(audit_app, name="audit")
+app.add_typer(principal_app, name="principal")
+
+Justification = Annotated[str, typer.Option("--justification", "-j", help="Why (recorded in the audit log).")]
+OperationId = Annotated[str, typer.Argument(help="Operation id (the workflow id).")]
+
+
+@app.callback()
+def main(ctx: typer.Context,
+         actor: Annotated[str | None, typer.Option("--as", help="Acting principal id (or LIAISON_ACTOR).")] = None,
+         ) -> None:
+    from logging_setup import configure_logging
+
+    ctx.obj = Context(actor)
+    configure_logging(ctx.obj.settings.log_format, "WARNING")
+
+
+def _send(ctx: Context, operation_id: str, command: cmd.Command) -> None:
+    result = run(_call_send(ctx, operation_id, command))
+    console.print(f"[green]ok[/] {operation_id}: {', '.join(result.events)} "
+                  f"(phase {result.phase.value.upper()}, audit #{result.head.seq})", highlight=False)
+
+
+async def _call_send(ctx: Context, operation_id: str, command: cmd.Command):  # type: ignore[no-untyped-def]
+    gateway = await ctx.gateway()
+    return await gateway.send(operation_id, command)
+
+
+def _slug(name: str) -> str:
+    return "op-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+# --- operation -----------------------------------------------------------------------------------
+
+@operation_app.command("open")
+@handle_errors
+def open_operation(ctx: typer.Context, spec_file: Annotated[Path, typer.Argument(help="YAML or JSON spec.")],
+                   operation_id: Annotated[str | None, typer.Option("--id", help="Defaults to op-<code name>.")] = None,
+                   justification: Justification = "") -> None:
+    """Open an operation from a YAML or JSON spec file."""
+    c = ctx_of(ctx)
+    spec = load_model(spec_file, OperationSpec)
+    command = cmd.OpenOperation(actor=c.actor(Role.COORDINATOR), operation_id=operation_id or _slug(spec.code_name),
+                                spec=spec, scoring=c.settings.scoring, timing=c.settings.timing(),
+                                justification=justification)
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await (await c.gateway()).open(command)
+
+    state = run(go())
+    console.print(f"[green]opened[/] {state.operation_id}")
+    console.print(render.operation_panel(state))
+
+
+@operation_app.command("add-target")
+@handle_errors
+def add_target(ctx: typer.Context, operation_id: OperationId,
+               target_file: Annotated[Path, typer.Argument(help="YAML or JSON of one target.")],
+               justification: Justification = "") -> None:
+    """Add a target (person, company, vehicle ...) contributed by a state."""
+    c = ctx_of(ctx)
+    target = load_model(target_file, Target)
+    _send(c, operation_id, cmd.AddTarget(actor=c.actor(), target=target, justification=justification))
+
+
+@operation_app.command("add-intel")
+@handle_errors
+def add_intelligence(ctx: typer.Context, operation_id: OperationId,
+                     summary: Annotated[str, typer.Option(help="The intelligence item.")],
+                     handling_code: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")] = "H0",
+                     contributed_by: Annotated[str, typer.Option(help="Contributing state.")] = "",
+                     link: Annotated[list[str] | None, typer.Option(help="Linked target id or name.")] = None,
+                     justification: Justification = "") -> None:
+    """Add an intelligence item."""
+    c = ctx_of(ctx)
+    item = Intelligence.model_validate({"summary": summary, "handling_code": handling_code.upper(),
+                                        "contributed_by": contributed_by, "linked_targets": link or []})
+    _send(c, operation_id, cmd.AddIntelligence(actor=c.actor(), item=item, justification=justification))
+
+
+@operation_app.command("submit")
+@handle_errors
+def submit(ctx: typer.Context, operation_id: OperationId,
+           assessment_file: Annotated[Path, typer.Argument(help="YAML/JSON of criterion grades 1-5.")],
+           justification: Justification = "") -> None:
+    """Submit for prioritisation with the coordinator's assessment; shows the computed score."""
+    c = ctx_of(ctx)
+    assessment = load_model(assessment_file, Assessment)
+    _send(c, operation_id, cmd.SubmitForPrioritisation(actor=c.actor(Role.COORDINATOR), assessment=assessment,
+                                                       justification=justification))
+    state = run(_state(c, operation_id))
+    console.print(render.priority_table(state))
+    console.print(render.operation_panel(state))
+
+
+@operation_app.command("prioritise")
+@handle_errors
+def prioritise(ctx: typer.Context, operation_id: OperationId,
+               override: Annotated[float | None, typer.Option(help="Override score 0-100 (needs -j).")] = None,
+               justification: Justification = "") -> None:
+    """Confirm the computed priority, or override it with a justification."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.DecidePriority(actor=c.actor(Role.COORDINATOR), override_score=override,
+                                              justification=justification))
+
+
+@operation_app.command("plan-task")
+@handle_errors
+def plan_task(ctx: typer.Context, operation_id: OperationId,
+              state: Annotated[str, typer.Option("--state", help="Member state that carries it out.")],
+              kind: Annotated[TaskKind, typer.Option(help="Task kind.")],
+              description: Annotated[str, typer.Option(help="What is to be done.")],
+              due: Annotated[str, typer.Option(help="Approval due: ISO 8601 or +2d.")],
+              four_eyes: Annotated[bool, typer.Option("--four-eyes", help="Needs two approvers.")] = False,
+              justification: Justification = "") -> None:
+    """Plan a task for a member state; its approvers must sign it off."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.PlanTask(actor=c.actor(Role.COORDINATOR), member_state=state, task_kind=kind,
+                                        description=description, due=parse_when(due, "due"),
+                                        four_eyes=four_eyes, justification=justification))
+
+
+@operation_app.command("replan-task")
+@handle_errors
+def replan_task(ctx: typer.Context, operation_id: OperationId, task_id: str,
+                due: Annotated[str | None, typer.Option(help="New due time.")] = None,
+                description: Annotated[str | None, typer.Option(help="New description.")] = None,
+                four_eyes: Annotated[bool | None, typer.Option("--four-eyes/--one-approver")] = None,
+                justification: Justification = "") -> None:
+    """Re-plan a rejected (or pending) task; approvals start again."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.ReplanTask(
+        actor=c.actor(Role.COORDINATOR), task_id=task_id, description=description,
+        due=parse_when(due, "due") if due else None, four_eyes=four_eyes, justification=justification))
+
+
+@operation_app.command("drop-task")
+@handle_errors
+def drop_task(ctx: typer.Context, operation_id: OperationId, task_id: str, justification: Justification = "") -> None:
+    """Drop a rejected or pending task (needs a justification)."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.DropTask(actor=c.actor(Role.COORDINATOR), task_id=task_id,
+                                        justification=justification))
+
+
+def _place(text: str) -> Place:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (2, 4):
+        fail(f"place: {text!r} must be NAME,COUNTRY or NAME,COUNTRY,LATITUDE,LONGITUDE")
+    try:
+        coordinates = {"latitude": float(parts[2]), "longitude": float(parts[3])} if len(parts) == 4 else {}
+    except ValueError:
+        fail(f"place: {text!r} has coordinates that are not numbers")
+    return Place.model_validate({"name": parts[0], "country": parts[1], **coordinates})
+
+
+@operation_app.command("schedule")
+@handle_errors
+def schedule(ctx: typer.Context, operation_id: OperationId,
+             start: Annotated[str, typer.Option(help="Start: ISO 8601 or +2d.")],
+             end: Annotated[str, typer.Option(help="End: ISO 8601 or +3d.")],
+             place: Annotated[list[str], typer.Option(help="NAME,COUNTRY[,LAT,LON]; repeat for several.")],
+             justification: Justification = "") -> None:
+    """Schedule (or re-schedule) the action day."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.ScheduleActionDay(
+        actor=c.actor(Role.COORDINATOR), start=parse_when(start, "start"), end=parse_when(end, "end"),
+        places=tuple(_place(p) for p in place), justification=justification))
+
+
+@operation_app.command("cancel")
+@handle_errors
+def cancel(ctx: typer.Context, operation_id: OperationId,
+           reason: Annotated[str, typer.Option("--reason", "-j", help="Why it is cancelled.")] = "") -> None:
+    """Cancel an operation in any phase, with a reason."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.CancelOperation(actor=c.actor(Role.COORDINATOR), justification=reason))
+
+
+async def _state(c: Context, operation_id: str):  # type: ignore[no-untyped-def]
+    return await (await c.gateway()).state(operation_id)
+
+
+@operation_app.command("show")
+@handle_errors
+def show(ctx: typer.Context, operation_id: OperationId) -> None:
+    """Show an operation's current state."""
+    c = ctx_of(ctx)
+    c.actor()
+    console.print(render.operation_panel(run(_state(c, operation_id))))
+
+
+@operation_app.command("timeline")
+@handle_errors
+def show_timeline(ctx: typer.Context, operation_id: OperationId) -> None:
+    """Show an operation's timeline from the audit log."""
+    c = ctx_of(ctx)
+    c.actor()
+    records = AuditLog(c.engine).read(operation_id)
+    if not records:
+        fail(f"operation {operation_id} has no events in the audit log")
+    console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id}"))
+
+
+@operation_app.command("list")
+@handle_errors
+def list_operations(ctx: typer.Context,
+                    phase: Annotated[Phase | None, typer.Option(help="Only this phase.")] = None,
+                    state: Annotated[str | None, typer.Option("--state", help="Only with this member state.")] = None,
+                    min_priority: Annotated[float | None, typer.Option(help="Only at or above.")] = None,
+                    parked: Annotated[bool | None, typer.Option("--parked/--not-parked")] = None) -> None:
+    """List operations by phase, member state or priority (Temporal visibility)."""
+    c = ctx_of(ctx)
+    c.actor()
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await (await c.gateway()).list(phase, state, min_priority, parked)
+
+    console.print(render.operations_table(run(go())))
+
+
+# --- tasks and results ---------------------------------------------------------------------------
+
+@task_app.command("pending")
+@handle_errors
+def pending(ctx: typer.Context, operation_id: OperationId) -> None:
+    """Tasks of your member state that await approval."""
+    c = ctx_of(ctx)
+    actor = c.actor(Role.APPROVER, Role.COORDINATOR)
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await (await c.gateway()).pending_tasks(operation_id, actor.member_state
+                                                       if actor.role is Role.APPROVER else None)
+
+    console.print(render.tasks_table(run(go()), f"Pending tasks of {operation_id}"))
+
+
+@task_app.command("approve")
+@handle_errors
+def approve(ctx: typer.Context, operation_id: OperationId, task_id: str, justification: Justification = "") -> None:
+    """Approve a task of your member state."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.ApproveTask(actor=c.actor(), task_id=task_id, justification=justification))
+
+
+@task_app.command("reject")
+@handle_errors
+def reject(ctx: typer.Context, operation_id: OperationId, task_id: str,
+           reason: Annotated[str, typer.Option("--reason", "-j", help="Why it is rejected.")] = "") -> None:
+    """Reject a task of your member state, with a reason; it goes back to the coordinator."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.RejectTask(actor=c.actor(), task_id=task_id, justification=reason))
+
+
+@results_app.command("report")
+@handle_errors
+def report(ctx: typer.Context, operation_id: OperationId,
+           arrests: int = 0, searches: int = 0, seizures: int = 0,
+           assets_frozen_eur: Annotated[float, typer.Option("--assets-frozen-eur")] = 0.0,
+           victims_safeguarded: int = 0,
+           state: Annotated[str | None, typer.Option("--state", help="Defaults to your state.")] = None,
+           justification: Justification = "") -> None:
+    """Report your member state's action-day results."""
+    c = ctx_of(ctx)
+    actor = c.actor()
+    results = Results(arrests=arrests, searches=searches, seizures=seizures,
+                      assets_frozen_eur=assets_frozen_eur, victims_safeguarded=victims_safeguarded)
+    _send(c, operation_id, cmd.ReportResults(actor=actor, member_state=state or actor.member_state or "",
+                                             results=results, justification=justification))
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+@audit_app.command("replay")
+@handle_errors
+def audit_replay(ctx: typer.Context, operation_id: OperationId,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Rebuild the state from the audit log with the workflow's own decider; print the timeline."""
+    c = ctx_of(ctx)
+    c.actor()
+    records = AuditLog(c.engine).read(operation_id)
+    if not records:
+        fail(f"operation {operation_id} has no events in the audit log")
+    state = replay(records)
+    if as_json:
+        import json
+
+        entries = [e.model_dump(mode="json") for e in timeline(records)]
+        console.print_json(json.dumps({"state": state.model_dump(mode="json"), "timeline": entries}))
+        return
+    console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id} (replayed)"))
+    console.print(render.operation_panel(state))
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(ctx: typer.Context, operation_id: OperationId) -> None:
+    """Check the chain and cross-check its head against the head the workflow recorded."""
+    c = ctx_of(ctx)
+    c.actor()
+
+    async def witness():  # type: ignore[no-untyped-def]
+        gateway = await c.gateway()
+        return await gateway.chain_head(operation_id)
+
+    result = verify(AuditLog(c.engine), operation_id, run(witness()))
+    if result.intact:
+        console.print(f"[green]intact[/] {operation_id}: {result.events} events, chain head "
+                      f"#{result.store_head.seq} {result.store_head.hash[:16]}… matches the workflow's")
+        return
+    for finding in result.findings:
+        console.print(f"[red]finding[/] {finding}", highlight=False)
+    raise SystemExit(1)
+
+
+# --- principals ----------------------------------------------------------------------------------
+
+@principal_app.command("add")
+@handle_errors
+def principal_add(ctx: typer.Context, principal_id: str,
+                  role: Annotated[Role, typer.Option(help="coordinator, liaison_officer, approver or auditor.")],
+                  name: Annotated[str, typer.Option(help="Display name.")] = "",
+                  state: Annotated[str | None, typer.Option("--state", help="Member state (not for coordinators/auditors).")] = None) -> None:
+    """Register a principal (id, role, member state)."""
+    c = ctx_of(ctx)
+    if role is Role.SYSTEM:
+        fail("role: 'system' is reserved for the workflow itself")
+    if role in (Role.LIAISON_OFFICER, Role.APPROVER) and not state:
+        fail(f"--state: a {role.value} acts for a member state; name it")
+    code = member_state_code(state, "--state") if state else None
+    Principals(c.engine).add(Principal(id=principal_id, display_name=name or principal_id,
+                                       role=role.value, member_state=code))
+    console.print(f"[green]registered[/] {principal_id} ({role.value}{' of ' + code if code else ''})")
+
+
+@principal_app.command("list")
+@handle_errors
+def principal_list(ctx: typer.Context) -> None:
+    """List registered principals."""
+    from rich.table import Table
+
+    table = Table(title="Principals", title_justify="left")
+    for column in ("id", "name", "role", "state"):
+        table.add_column(column)
+    for p in Principals(ctx_of(ctx).engine).list():
+        table.add_row(p.id, p.display_name, p.role, p.member_state or "")
+    console.print(table)
+
+
+# --- running the system ----------------------------------------------------------------------------
+
+@app.command("up")
+@handle_errors
+def up(ctx: typer.Context) -> None:
+    """Run everything on the embedded defaults: Temporal dev server, migrations, worker."""
+    from cli.up import run_system
+
+    run_system(ctx_of(ctx).settings)
+
+
+@app.command("demo")
+@handle_errors
+def demo(ctx: typer.Context) -> None:
+    """Drive one realistic operation through its whole lifecycle against the running system."""
+    from cli.demo import run_demo
+
+    run(run_demo(ctx_of(ctx)))
+
+
+@app.command("migrate")
+@handle_errors
+def migrate(ctx: typer.Context) -> None:
+    """Apply the store's migrations (Alembic upgrade head)."""
+    from store.db import upgrade
+
+    c = ctx_of(ctx)
+    upgrade(c.settings.store_url)
+    console.print(f"[green]migrated[/] {c.settings.store_url}")
+
+
+if __name__ == "__main__":
+    app()

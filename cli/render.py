@@ -1,0 +1,107 @@
+"""Rich renderings of operations, tasks and timelines."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from domain.model import Results, Task
+from domain.state import OperationState
+from gateway.audit import TimelineEntry
+from gateway.operations import OperationRow
+
+
+def _when(moment: object) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if hasattr(moment, "strftime") else "-"
+
+
+def tasks_table(tasks: list[Task], title: str = "Tasks") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("task", "state", "kind", "description", "due (UTC)", "4-eyes", "status", "approvals"):
+        table.add_column(column)
+    for t in tasks:
+        table.add_row(t.task_id, t.member_state, t.kind.value, t.description, _when(t.due),
+                      "yes" if t.four_eyes else "", t.status.value
+                      + (f" ({t.rejection_reason})" if t.rejection_reason else ""),
+                      ", ".join(t.approvals))
+    return table
+
+
+def results_table(state: OperationState) -> Table:
+    table = Table(title="Results", title_justify="left")
+    for column in ("state", "arrests", "searches", "seizures", "assets frozen (EUR)", "victims safeguarded"):
+        table.add_column(column, justify="right")
+
+    def row(label: str, r: Results) -> None:
+        table.add_row(label, str(r.arrests), str(r.searches), str(r.seizures),
+                      f"{r.assets_frozen_eur:,.2f}", str(r.victims_safeguarded))
+
+    for code, results in state.results.items():
+        row(code, results)
+    if state.totals is not None:
+        row("TOTAL", state.totals)
+    return table
+
+
+def operation_panel(state: OperationState) -> Group:
+    lines = [
+        f"[bold]{state.code_name}[/] ({state.operation_id})  phase [bold]{state.phase.value.upper() if state.phase else '-'}[/]"
+        + ("  [yellow]PARKED[/]" if state.parked else ""),
+        f"lead {state.lead_state}; states {', '.join(state.participating_states)}"
+        + (f"; partners {', '.join(state.partners)}" if state.partners else ""),
+        f"crime areas {', '.join(a.value for a in state.crime_areas)}; handling {state.handling_code.value}",
+        f"networks {len(state.networks)}, targets {len(state.targets)}, intelligence items {len(state.intelligence)}",
+    ]
+    if state.computed_priority is not None:
+        p = state.computed_priority
+        lines.append(f"priority computed {p.score} (impact {p.impact}, capability {p.capability}, "
+                     f"confidence {p.confidence.value}, threshold {p.threshold})"
+                     + (f"; decided {state.priority}" + (" (override)" if state.priority_overridden else "")
+                        if state.priority is not None else ""))
+    if state.action_day is not None:
+        d = state.action_day
+        lines.append(f"action day {d.action_day_id} {_when(d.start)} → {_when(d.end)} UTC at "
+                     + "; ".join(f"{p.name} ({p.country})" for p in d.places) + f" [{d.status.value}]")
+    if state.execution_blocked_reasons:
+        lines.append("[red]execution blocked:[/] " + "; ".join(state.execution_blocked_reasons))
+    if state.cancelled_reason:
+        lines.append(f"[red]cancelled:[/] {state.cancelled_reason}")
+    if state.missing_states:
+        lines.append(f"[yellow]no results from:[/] {', '.join(state.missing_states)}")
+    parts: list[object] = [Panel("\n".join(lines), title="Operation", title_align="left")]
+    if state.tasks:
+        parts.append(tasks_table(list(state.tasks.values())))
+    if state.results or state.totals:
+        parts.append(results_table(state))
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def priority_table(state: OperationState) -> Table:
+    table = Table(title="Priority breakdown", title_justify="left")
+    for column in ("criterion", "group", "grade", "weight"):
+        table.add_column(column)
+    assert state.computed_priority is not None
+    for row in state.computed_priority.breakdown:
+        table.add_row(row.label, row.group, str(row.grade), f"{row.weight:g}")
+    return table
+
+
+def timeline_table(entries: list[TimelineEntry], title: str = "Timeline") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("#", "when (UTC)", "event", "who", "role", "state", "justification", "details"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.seq), _when(e.at), e.type, e.actor, e.role, e.member_state or "",
+                      e.justification, e.summary)
+    return table
+
+
+def operations_table(rows: list[OperationRow]) -> Table:
+    table = Table(title="Operations", title_justify="left")
+    for column in ("operation", "code name", "phase", "lead", "states", "priority", "parked", "workflow"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.operation_id, r.code_name, r.phase, r.lead_state, ",".join(r.member_states),
+                      "" if r.priority is None else f"{r.priority:g}", "yes" if r.parked else "", r.status)
+    return table

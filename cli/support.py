@@ -1,0 +1,166 @@
+"""Shared CLI plumbing: the acting principal, error reporting, time parsing, spec files."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+import yaml
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from domain.actors import Actor, Role
+from domain.errors import DomainError
+from gateway.operations import OperationsGateway
+from settings import Settings, get_settings
+from store.db import make_engine
+from store.principals import Principals
+
+console = Console()
+errors = Console(stderr=True)
+P = ParamSpec("P")
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class CliError(Exception):
+    """A user-facing failure: printed without a stack trace, exit code 1."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CliError(message)
+
+
+def format_validation(error: ValidationError, source: str) -> str:
+    lines = [f"{source} is not valid:"]
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+        lines.append(f"  {where}: {problem['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
+    """Turn refusals and bad input into a one-line message on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as error:
+            errors.print(f"[bold red]refused:[/] {error.message}", highlight=False)
+        except ValidationError as error:
+            errors.print(f"[bold red]invalid input:[/] {format_validation(error, 'the input')}",
+                         highlight=False)
+        except CliError as error:
+            errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        except (ConnectionError, RuntimeError) as error:
+            errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1)
+
+    return wrapper
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+_RELATIVE = re.compile(r"^\+(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_when(text: str, field: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 (UTC when no offset is given) or relative to now: +30s, +15m, +4h, +2d."""
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        amount, unit = relative.groups()
+        return (now or datetime.now(UTC)) + timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{field}: {text!r} is not a time; write ISO 8601 (2026-12-01T06:00Z) or +30s/+15m/+4h/+2d")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_document(path: Path) -> Any:
+    if not path.exists():
+        fail(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        fail(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}")
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    data = load_document(path)
+    if not isinstance(data, dict):
+        fail(f"{path}: expected a mapping of fields at the top level, found {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fail(format_validation(error, str(path)))
+
+
+class Context:
+    """What every command needs, built on demand so `--help` never touches a server."""
+
+    def __init__(self, actor_id: str | None) -> None:
+        self.settings: Settings = get_settings()
+        self._actor_id = actor_id or self.settings.actor
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.store_url)
+        return self._engine
+
+    def actor(self, *roles: Role) -> Actor:
+        if not self._actor_id:
+            fail("who is acting? pass --as PRINCIPAL_ID or set LIAISON_ACTOR")
+        principal = Principals(self.engine).get(self._actor_id)
+        if principal is None:
+            fail(f"principal {self._actor_id!r} is not registered; add it with `liaison principal add`")
+        actor = Actor(id=principal.id, role=Role(principal.role), member_state=principal.member_state)
+        if roles and actor.role not in roles:
+            fail(f"{actor.describe()} cannot use this command; it is for a "
+                 + " or ".join(r.value for r in roles))
+        return actor
+
+    async def gateway(self) -> OperationsGateway:
+        try:
+            client = await Client.connect(self.settings.temporal_address,
+                                          namespace=self.settings.temporal_namespace,
+                                          data_converter=_converter())
+        except RuntimeError as error:
+            raise CliError(f"cannot reach Temporal at {self.settings.temporal_address} "
+                           f"(is `make run` running?): {error}") from None
+        return OperationsGateway(client, self.settings.task_queue,
+                                 append_as_local_activity=self.settings.audit_append_local_activity)
+
+
+def _converter() -> Any:
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    return pydantic_data_converter
+
+
+def ctx_of(typer_ctx: typer.Context) -> Context:
+    obj = typer_ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+async def call(ctx: Context, action: Callable[[OperationsGateway], Awaitable[T]]) -> T:
+    return await action(await ctx.gateway())

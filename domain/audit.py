@@ -1,0 +1,130 @@
+"""The audit log's records and hash chain, as pure functions.
+
+Each record's hash is SHA-256 over the previous record's hash and the canonical encoding of the
+record (every field but the two hashes): JSON with sorted keys, no spaces, UTF-8, times in UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.actors import Actor, Role
+from domain.events import Event, event_from_dict
+
+GENESIS_HASH = "0" * 64
+_ENVELOPE_FIELDS = {"actor", "at", "justification"}
+
+
+class ChainHead(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
+
+
+class AuditRecord(BaseModel):
+    """One row of the audit log. prev_hash and hash are empty until the store chains it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str
+    seq: int
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    actor_id: str
+    actor_role: str
+    member_state: str | None
+    justification: str
+    occurred_at: datetime
+    prev_hash: str = ""
+    hash: str = ""
+    position: int | None = None
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as fixed-width UTC text; a naive time (SQLite gives those back) is taken as UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical_bytes(record: AuditRecord) -> bytes:
+    return canonical_json({
+        "stream_id": record.stream_id, "seq": record.seq, "event_id": record.event_id,
+        "type": record.type, "payload": record.payload, "actor_id": record.actor_id,
+        "actor_role": record.actor_role, "member_state": record.member_state,
+        "justification": record.justification, "occurred_at": utc_text(record.occurred_at),
+    })
+
+
+def chain_hash(prev_hash: str, record: AuditRecord) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(record)).hexdigest()
+
+
+def chained(record: AuditRecord, prev_hash: str) -> AuditRecord:
+    return record.model_copy(update={"prev_hash": prev_hash, "hash": chain_hash(prev_hash, record)})
+
+
+def record_of(stream_id: str, seq: int, event_id: str, event: Event) -> AuditRecord:
+    """The unchained audit record of a domain event."""
+    return AuditRecord(
+        stream_id=stream_id, seq=seq, event_id=event_id, type=event.type,
+        payload=event.model_dump(mode="json", exclude=_ENVELOPE_FIELDS),
+        actor_id=event.actor.id, actor_role=event.actor.role.value,
+        member_state=event.actor.member_state, justification=event.justification,
+        occurred_at=event.at,
+    )
+
+
+def event_of(record: AuditRecord) -> Event:
+    actor = Actor(id=record.actor_id, role=Role(record.actor_role), member_state=record.member_state)
+    occurred = record.occurred_at if record.occurred_at.tzinfo else record.occurred_at.replace(tzinfo=UTC)
+    return event_from_dict({**record.payload, "actor": actor, "at": occurred,
+                            "justification": record.justification})
+
+
+class ChainFinding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} #{self.seq}: {self.problem}"
+
+
+def verify_chain(records: Iterable[AuditRecord], expected_head: ChainHead | None = None) -> list[ChainFinding]:
+    """Check sequence numbers and hashes of one stream, and optionally its head against a witness."""
+    findings: list[ChainFinding] = []
+    prev_hash, expected_seq, stream_id = GENESIS_HASH, 1, ""
+    for record in records:
+        stream_id = record.stream_id
+        if record.seq != expected_seq:
+            findings.append(ChainFinding(stream_id=stream_id, seq=record.seq,
+                                         problem=f"sequence gap: expected #{expected_seq}"))
+        if record.prev_hash != prev_hash:
+            findings.append(ChainFinding(stream_id=stream_id, seq=record.seq,
+                                         problem="previous hash does not match the preceding event"))
+        if chain_hash(record.prev_hash, record) != record.hash:
+            findings.append(ChainFinding(stream_id=stream_id, seq=record.seq,
+                                         problem="hash does not match the event's content"))
+        prev_hash, expected_seq = record.hash, record.seq + 1
+    if expected_head is not None and expected_head.seq > 0:
+        last = ChainHead(seq=expected_seq - 1, hash=prev_hash)
+        if last != expected_head:
+            findings.append(ChainFinding(
+                stream_id=stream_id, seq=last.seq,
+                problem=f"chain head #{last.seq} {last.hash[:12]}… differs from the head the workflow "
+                        f"recorded (#{expected_head.seq} {expected_head.hash[:12]}…)"))
+    return findings

@@ -1,0 +1,128 @@
+"""Commands: what an actor asks of an operation. The workflow stamps issued_at with its own clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.actors import Actor
+from domain.model import Intelligence, OperationSpec, Place, Results, Target, TaskKind
+from domain.prioritisation import Assessment, ScoringPolicy
+from domain.timing import Timing
+
+
+class CommandBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+    justification: str = ""
+    issued_at: datetime | None = None
+
+
+class OpenOperation(CommandBase):
+    kind: Literal["open_operation"] = "open_operation"
+    operation_id: str = Field(min_length=1, max_length=120)
+    spec: OperationSpec
+    scoring: ScoringPolicy = ScoringPolicy()
+    timing: Timing = Timing()
+
+
+class AddTarget(CommandBase):
+    kind: Literal["add_target"] = "add_target"
+    target: Target
+
+
+class AddIntelligence(CommandBase):
+    kind: Literal["add_intelligence"] = "add_intelligence"
+    item: Intelligence
+
+
+class SubmitForPrioritisation(CommandBase):
+    kind: Literal["submit_for_prioritisation"] = "submit_for_prioritisation"
+    assessment: Assessment
+
+
+class DecidePriority(CommandBase):
+    """Confirm the computed score (override_score None) or override it; an override needs a justification."""
+
+    kind: Literal["decide_priority"] = "decide_priority"
+    override_score: float | None = Field(default=None, ge=0, le=100)
+
+
+class PlanTask(CommandBase):
+    kind: Literal["plan_task"] = "plan_task"
+    member_state: str
+    task_kind: TaskKind
+    description: str = Field(min_length=1)
+    due: datetime
+    four_eyes: bool = False
+
+
+class ApproveTask(CommandBase):
+    kind: Literal["approve_task"] = "approve_task"
+    task_id: str
+
+
+class RejectTask(CommandBase):
+    kind: Literal["reject_task"] = "reject_task"
+    task_id: str
+
+
+class ReplanTask(CommandBase):
+    kind: Literal["replan_task"] = "replan_task"
+    task_id: str
+    description: str | None = None
+    due: datetime | None = None
+    four_eyes: bool | None = None
+
+
+class DropTask(CommandBase):
+    kind: Literal["drop_task"] = "drop_task"
+    task_id: str
+
+
+class ScheduleActionDay(CommandBase):
+    kind: Literal["schedule_action_day"] = "schedule_action_day"
+    start: datetime
+    end: datetime
+    places: tuple[Place, ...] = Field(min_length=1)
+
+
+class ReportResults(CommandBase):
+    kind: Literal["report_results"] = "report_results"
+    member_state: str
+    results: Results
+
+
+class CancelOperation(CommandBase):
+    kind: Literal["cancel_operation"] = "cancel_operation"
+
+
+# Commands the workflow itself issues when a timer fires; only the system actor may issue them.
+class RemindApproval(CommandBase):
+    kind: Literal["remind_approval"] = "remind_approval"
+    task_id: str
+
+
+class EscalateApproval(CommandBase):
+    kind: Literal["escalate_approval"] = "escalate_approval"
+    task_id: str
+
+
+class StartExecution(CommandBase):
+    kind: Literal["start_execution"] = "start_execution"
+
+
+class CloseOperation(CommandBase):
+    kind: Literal["close_operation"] = "close_operation"
+
+
+Command = Annotated[
+    OpenOperation | AddTarget | AddIntelligence | SubmitForPrioritisation | DecidePriority
+    | PlanTask | ApproveTask | RejectTask | ReplanTask | DropTask | ScheduleActionDay
+    | ReportResults | CancelOperation | RemindApproval | EscalateApproval | StartExecution
+    | CloseOperation,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,409 @@
+"""The decider: decide(state, command) -> events, or a DomainError naming what was wrong.
+
+It is the single source of truth for what may happen. It never reads a clock: the command's
+issued_at (stamped by the workflow) is "now".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.actors import Actor, Role
+from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
+from domain.model import (
+    ActionDay,
+    ActionDayStatus,
+    Intelligence,
+    OperationSpec,
+    Phase,
+    Place,
+    Results,
+    Target,
+    Task,
+    TaskStatus,
+)
+from domain.prioritisation import score
+from domain.reference import member_state, partner
+from domain.rules import authorise, require_participant, require_state_of
+from domain.state import OperationState, evolve
+
+EDITABLE_PHASES = (Phase.IDENTIFY, Phase.PRIORITISE, Phase.PREPARE)
+
+
+def decide(state: OperationState, command: cmd.Command) -> list[ev.Event]:
+    """The events a command produces on a state; raises DomainError when it is not allowed."""
+    if command.issued_at is None:
+        raise InvalidInput("issued_at", None, "issued_at: the command has no time; the workflow stamps it")
+    authorise(command.actor, command.kind)
+    if isinstance(command, cmd.OpenOperation):
+        return _open(state, command)
+    if not state.exists:
+        raise DomainError("not_found", "the operation does not exist (open it first)")
+    if state.phase is not None and state.phase.is_terminal:
+        raise WrongPhase(f"operation {state.operation_id} is {state.phase.value}; "
+                         f"it accepts no further {command.kind.replace('_', ' ')}")
+    return _DECIDERS[type(command)](state, command)
+
+
+def _meta(command: cmd.CommandBase) -> dict[str, Any]:
+    assert command.issued_at is not None
+    return {"actor": command.actor, "at": command.issued_at, "justification": command.justification}
+
+
+def _require_phase(state: OperationState, command_kind: str, *phases: Phase) -> None:
+    if state.phase not in phases:
+        allowed = ", ".join(p.value.upper() for p in phases)
+        current = state.phase.value.upper() if state.phase else "none"
+        raise WrongPhase(f"{command_kind.replace('_', ' ')} is allowed in phase {allowed} only; "
+                         f"operation {state.operation_id} is in {current}")
+
+
+def _require_justification(command: cmd.CommandBase, why: str) -> None:
+    if not command.justification.strip():
+        raise InvalidInput("justification", command.justification, f"justification: {why}")
+
+
+def _require_future(field: str, when: datetime, now: datetime) -> None:
+    if when <= now:
+        raise InvalidInput(field, when.isoformat(),
+                           f"{field}: {when.isoformat()} is not in the future (now is {now.isoformat()})")
+
+
+# --- opening -------------------------------------------------------------------------------------
+
+def _normalise_states(spec: OperationSpec) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    lead = member_state(spec.lead_state, "lead_state")
+    states = [member_state(code, "participating_states") for code in spec.participating_states]
+    states = list(dict.fromkeys([lead, *states]))
+    if len(states) < 2:
+        raise InvalidInput("participating_states", ",".join(states),
+                           f"participating_states: a cross-border operation needs at least two member "
+                           f"states; only {', '.join(states)} given")
+    partners = tuple(dict.fromkeys(partner(code) for code in spec.partners))
+    return lead, tuple(states), partners
+
+
+def _contributor(code: str, default: str, contributors: tuple[str, ...], field: str) -> str:
+    contributor = (code or default).strip().upper()
+    contributor = "EL" if contributor == "GR" else contributor
+    if contributor not in contributors:
+        raise InvalidInput(field, code, f"{field}: {code!r} does not take part in the operation "
+                           f"(participants: {', '.join(contributors)})")
+    return contributor
+
+
+def _number_target(target: Target, number: int, contributor: str, networks: set[str]) -> Target:
+    if target.network and target.network not in networks:
+        raise InvalidInput("target.network", target.network,
+                           f"target.network: {target.network!r} is not a network of the operation "
+                           f"(known: {', '.join(sorted(networks)) or 'none'})")
+    return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor})
+
+
+def _resolve_links(item: Intelligence, targets: tuple[Target, ...]) -> tuple[str, ...]:
+    by_key = {t.target_id: t.target_id for t in targets} | {t.name: t.target_id for t in targets}
+    unknown = [link for link in item.linked_targets if link not in by_key]
+    if unknown:
+        raise InvalidInput("intelligence.linked_targets", unknown[0],
+                           f"intelligence.linked_targets: {unknown[0]!r} names no target of the operation")
+    return tuple(by_key[link] for link in item.linked_targets)
+
+
+def _open(state: OperationState, c: cmd.OpenOperation) -> list[ev.Event]:
+    if state.exists:
+        raise DomainError("already_exists", f"operation {c.operation_id} already exists",
+                          field="operation_id", value=c.operation_id)
+    spec = c.spec
+    lead, states, partners = _normalise_states(spec)
+    contributors = (*states, *partners)
+    names = [n.name for n in spec.networks]
+    if len(set(names)) != len(names):
+        raise InvalidInput("networks", names, "networks: two networks share one name")
+    targets = tuple(
+        _number_target(t, i, _contributor(t.contributed_by, lead, contributors, "targets.contributed_by"),
+                       set(names))
+        for i, t in enumerate(spec.targets, start=1)
+    )
+    intelligence = tuple(
+        item.model_copy(update={
+            "item_id": f"IN{i}", "linked_targets": _resolve_links(item, targets),
+            "contributed_by": _contributor(item.contributed_by, lead, contributors,
+                                           "intelligence.contributed_by")})
+        for i, item in enumerate(spec.intelligence, start=1)
+    )
+    normalised = spec.model_copy(update={
+        "lead_state": lead, "participating_states": states, "partners": partners,
+        "targets": targets, "intelligence": intelligence})
+    return [ev.OperationOpened(operation_id=c.operation_id, spec=normalised, scoring=c.scoring,
+                               timing=c.timing, **_meta(c))]
+
+
+# --- identify ------------------------------------------------------------------------------------
+
+def _own_contribution(state: OperationState, actor: Actor, code: str, field: str) -> str:
+    if actor.role is Role.LIAISON_OFFICER:
+        require_participant(actor, state, f"contribute to operation {state.operation_id}")
+        assert actor.member_state is not None
+        if code and code.upper() != actor.member_state:
+            raise NotAuthorised(f"{actor.describe()} may contribute only for {actor.member_state}, "
+                                f"not for {code}")
+        return actor.member_state
+    return _contributor(code, state.lead_state, (*state.participating_states, *state.partners), field)
+
+
+def _add_target(state: OperationState, c: cmd.AddTarget) -> list[ev.Event]:
+    _require_phase(state, c.kind, *EDITABLE_PHASES)
+    contributor = _own_contribution(state, c.actor, c.target.contributed_by, "target.contributed_by")
+    target = _number_target(c.target, len(state.targets) + 1, contributor,
+                            {n.name for n in state.networks})
+    return [ev.TargetAdded(target=target, **_meta(c))]
+
+
+def _add_intelligence(state: OperationState, c: cmd.AddIntelligence) -> list[ev.Event]:
+    _require_phase(state, c.kind, *EDITABLE_PHASES)
+    contributor = _own_contribution(state, c.actor, c.item.contributed_by, "item.contributed_by")
+    item = c.item.model_copy(update={
+        "item_id": f"IN{len(state.intelligence) + 1}", "contributed_by": contributor,
+        "linked_targets": _resolve_links(c.item, state.targets)})
+    return [ev.IntelligenceAdded(item=item, **_meta(c))]
+
+
+# --- prioritise ----------------------------------------------------------------------------------
+
+def _submit(state: OperationState, c: cmd.SubmitForPrioritisation) -> list[ev.Event]:
+    resubmission = state.phase is Phase.PRIORITISE and state.parked
+    if not resubmission:
+        _require_phase(state, c.kind, Phase.IDENTIFY)
+    if not state.targets and not state.networks:
+        raise DomainError("incomplete", "the operation has no network and no target to prioritise")
+    computed = score(c.assessment, len(state.participating_states) + len(state.partners), state.scoring)
+    submitted = ev.PrioritisationSubmitted(assessment=c.assessment, computed=computed, **_meta(c))
+    if resubmission:
+        return [submitted]
+    return [ev.PhaseAdvanced(from_phase=Phase.IDENTIFY, to_phase=Phase.PRIORITISE, **_meta(c)), submitted]
+
+
+def _decide_priority(state: OperationState, c: cmd.DecidePriority) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PRIORITISE)
+    assert state.computed_priority is not None
+    computed = state.computed_priority.score
+    if c.override_score is not None:
+        _require_justification(c, "overriding the computed priority needs a justification")
+    elif state.parked:
+        raise InvalidInput("override_score", None,
+                           f"override_score: the operation is parked at {state.priority} below the "
+                           f"threshold {state.scoring.threshold}; confirming again changes nothing. "
+                           "Override with a justification or resubmit a new assessment.")
+    final = computed if c.override_score is None else c.override_score
+    decided = ev.PriorityDecided(score=final, computed_score=computed,
+                                 overridden=c.override_score is not None, **_meta(c))
+    if final < state.scoring.threshold:
+        return [decided, ev.OperationParked(score=final, threshold=state.scoring.threshold, **_meta(c))]
+    return [decided, ev.PhaseAdvanced(from_phase=Phase.PRIORITISE, to_phase=Phase.PREPARE, **_meta(c))]
+
+
+# --- prepare -------------------------------------------------------------------------------------
+
+def _task(state: OperationState, task_id: str) -> Task:
+    task = state.tasks.get(task_id)
+    if task is None:
+        known = ", ".join(state.tasks) or "none"
+        raise InvalidInput("task_id", task_id, f"task_id: {task_id!r} is not a task of operation "
+                           f"{state.operation_id} (tasks: {known})")
+    return task
+
+
+def _require_task_status(task: Task, action: str, *statuses: TaskStatus) -> None:
+    if task.status not in statuses:
+        allowed = " or ".join(s.value for s in statuses)
+        raise DomainError("wrong_task_status", f"task {task.task_id} is {task.status.value}; "
+                          f"only a {allowed} task can be {action}", field="task_id", value=task.task_id)
+
+
+def _plan_task(state: OperationState, c: cmd.PlanTask) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    code = member_state(c.member_state)
+    if code not in state.participating_states:
+        raise InvalidInput("member_state", c.member_state,
+                           f"member_state: {code} does not take part in operation {state.operation_id} "
+                           f"(participating: {', '.join(state.participating_states)})")
+    assert c.issued_at is not None
+    _require_future("due", c.due, c.issued_at)
+    task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=code, kind=c.task_kind,
+                description=c.description, due=c.due, four_eyes=c.four_eyes)
+    return [ev.TaskPlanned(task=task, **_meta(c))]
+
+
+def _approve(state: OperationState, c: cmd.ApproveTask) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    require_state_of(c.actor, task.member_state, f"approve task {task.task_id}")
+    _require_task_status(task, "approved", TaskStatus.PENDING)
+    if c.actor.id in task.approvals:
+        raise DomainError("four_eyes", f"task {task.task_id} needs two different approvers of "
+                          f"{task.member_state}; {c.actor.id} has already approved it",
+                          field="actor", value=c.actor.id)
+    events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, **_meta(c))]
+    if len(task.approvals) + 1 >= task.approvals_needed:
+        events.append(ev.TaskApproved(task_id=task.task_id, **_meta(c)))
+    return events
+
+
+def _reject(state: OperationState, c: cmd.RejectTask) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    require_state_of(c.actor, task.member_state, f"reject task {task.task_id}")
+    _require_task_status(task, "rejected", TaskStatus.PENDING)
+    _require_justification(c, "a rejection needs a reason")
+    return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, **_meta(c))]
+
+
+def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    _require_task_status(task, "re-planned", TaskStatus.REJECTED, TaskStatus.PENDING)
+    assert c.issued_at is not None
+    due = c.due or task.due
+    _require_future("due", due, c.issued_at)
+    replanned = task.model_copy(update={
+        "description": c.description or task.description, "due": due,
+        "four_eyes": task.four_eyes if c.four_eyes is None else c.four_eyes,
+        "status": TaskStatus.PENDING, "approvals": (), "rejected_by": None,
+        "rejection_reason": None, "reminded": False, "escalated": False})
+    return [ev.TaskReplanned(task=replanned, **_meta(c))]
+
+
+def _drop(state: OperationState, c: cmd.DropTask) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING)
+    _require_justification(c, "dropping a task needs a reason")
+    return [ev.TaskDropped(task_id=task.task_id, **_meta(c))]
+
+
+def _place(place: Place) -> Place:
+    code = place.country.strip().upper()
+    try:
+        code = member_state(code, "places.country")
+    except InvalidInput:
+        code = partner(code, "places.country")
+    return place.model_copy(update={"country": code})
+
+
+def _schedule(state: OperationState, c: cmd.ScheduleActionDay) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    assert c.issued_at is not None
+    _require_future("start", c.start, c.issued_at)
+    if c.end <= c.start:
+        raise InvalidInput("end", c.end.isoformat(),
+                           f"end: {c.end.isoformat()} is not after start {c.start.isoformat()}")
+    action_day = ActionDay(action_day_id="AD1", start=c.start, end=c.end,
+                           places=tuple(_place(p) for p in c.places))
+    return [ev.ActionDayScheduled(action_day=action_day, **_meta(c))]
+
+
+def _remind(state: OperationState, c: cmd.RemindApproval) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    _require_task_status(task, "reminded", TaskStatus.PENDING)
+    if task.reminded:
+        raise DomainError("already_done", f"task {task.task_id} was already reminded")
+    return [ev.ApprovalReminded(task_id=task.task_id, member_state=task.member_state, due=task.due,
+                                **_meta(c))]
+
+
+def _escalate(state: OperationState, c: cmd.EscalateApproval) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    task = _task(state, c.task_id)
+    _require_task_status(task, "escalated", TaskStatus.PENDING)
+    if task.escalated:
+        raise DomainError("already_done", f"task {task.task_id} was already escalated")
+    return [ev.ApprovalEscalated(task_id=task.task_id, member_state=task.member_state, due=task.due,
+                                 **_meta(c))]
+
+
+# --- execute -------------------------------------------------------------------------------------
+
+def _start_execution(state: OperationState, c: cmd.StartExecution) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE)
+    day = state.action_day
+    assert c.issued_at is not None
+    if day is None or day.status is not ActionDayStatus.SCHEDULED or c.issued_at < day.start:
+        raise DomainError("not_due", "no scheduled action day has started")
+    problems = state.readiness_problems()
+    if problems:
+        return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c))]
+    return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c)),
+            ev.ExecutionStarted(action_day_id=day.action_day_id,
+                                member_states=state.reporting_states(), **_meta(c))]
+
+
+def _closing(state: OperationState, c: cmd.CommandBase) -> ev.OperationClosed:
+    totals = sum(state.results.values(), Results())
+    reported = tuple(s for s in state.reporting_states() if s in state.results)
+    missing = tuple(s for s in state.reporting_states() if s not in state.results)
+    return ev.OperationClosed(totals=totals, reported_states=reported, missing_states=missing,
+                              **_meta(c))
+
+
+def _report(state: OperationState, c: cmd.ReportResults) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.EXECUTE)
+    code = member_state(c.member_state)
+    require_state_of(c.actor, code, f"report results for {code}")
+    if code not in state.reporting_states():
+        raise InvalidInput("member_state", code, f"member_state: {code} does not take part in the action day")
+    if code in state.results:
+        raise DomainError("already_reported", f"{code} has already reported its results",
+                          field="member_state", value=code)
+    reported = ev.ResultsReported(member_state=code, results=c.results, **_meta(c))
+    after = evolve(state, reported)
+    if all(s in after.results for s in after.reporting_states()):
+        return [reported, _closing(after, c)]
+    return [reported]
+
+
+def _close(state: OperationState, c: cmd.CloseOperation) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.EXECUTE)
+    assert state.action_day is not None and c.issued_at is not None
+    deadline = state.action_day.end + state.timing.results_grace_after_action_day
+    if c.issued_at < deadline:
+        raise DomainError("not_due", f"results are awaited until {deadline.isoformat()}")
+    return [_closing(state, c)]
+
+
+def _cancel(state: OperationState, c: cmd.CancelOperation) -> list[ev.Event]:
+    _require_justification(c, "cancelling an operation needs a reason")
+    assert state.phase is not None
+    return [ev.OperationCancelled(phase=state.phase, **_meta(c))]
+
+
+_DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {
+    cmd.AddTarget: _add_target,
+    cmd.AddIntelligence: _add_intelligence,
+    cmd.SubmitForPrioritisation: _submit,
+    cmd.DecidePriority: _decide_priority,
+    cmd.PlanTask: _plan_task,
+    cmd.ApproveTask: _approve,
+    cmd.RejectTask: _reject,
+    cmd.ReplanTask: _replan,
+    cmd.DropTask: _drop,
+    cmd.ScheduleActionDay: _schedule,
+    cmd.RemindApproval: _remind,
+    cmd.EscalateApproval: _escalate,
+    cmd.StartExecution: _start_execution,
+    cmd.ReportResults: _report,
+    cmd.CloseOperation: _close,
+    cmd.CancelOperation: _cancel,
+}
+
+
+def decide_and_evolve(state: OperationState, command: cmd.Command) -> tuple[list[ev.Event], OperationState]:
+    events = decide(state, command)
+    new_state = state
+    for event in events:
+        new_state = evolve(new_state, event)
+    return events, new_state

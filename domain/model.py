@@ -1,0 +1,205 @@
+"""Value objects of an operation: networks, targets, intelligence, tasks, action days, results."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Phase(StrEnum):
+    IDENTIFY = "identify"
+    PRIORITISE = "prioritise"
+    PREPARE = "prepare"
+    EXECUTE = "execute"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (Phase.CLOSED, Phase.CANCELLED)
+
+
+class HandlingCode(StrEnum):
+    """Handling codes of the information exchange (who may use the information, and how)."""
+
+    H0 = "H0"  # use only to prevent or combat crime
+    H1 = "H1"  # not for judicial proceedings without the provider's permission
+    H2 = "H2"  # not to be passed on without the provider's permission
+    H3 = "H3"  # other restrictions, stated
+
+
+class CrimeArea(StrEnum):
+    MIGRANT_SMUGGLING = "migrant_smuggling"
+    TRAFFICKING_IN_HUMAN_BEINGS = "trafficking_in_human_beings"
+    DOCUMENT_FRAUD = "document_fraud"
+    MONEY_LAUNDERING = "money_laundering"
+    DRUG_TRAFFICKING = "drug_trafficking"
+    FIREARMS_TRAFFICKING = "firearms_trafficking"
+    CORRUPTION = "corruption"
+    OTHER = "other"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Network(Frozen):
+    name: str = Field(min_length=1)
+    description: str = ""
+
+
+class TargetKind(StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+    VEHICLE = "vehicle"
+    OTHER = "other"
+
+
+class IdentifierKind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    IBAN = "iban"
+    VEHICLE = "vehicle"
+    IDENTITY_DOCUMENT = "identity_document"
+    COMPANY = "company"
+    ADDRESS = "address"
+
+
+class Identifier(Frozen):
+    kind: IdentifierKind
+    value: str = Field(min_length=1)
+    country: str | None = None
+
+
+_DATE_OF_BIRTH = re.compile(r"^\d{4}(-\d{2}-\d{2})?$")
+
+
+class Target(Frozen):
+    """A person, company or object of interest, contributed by one state under a handling code."""
+
+    target_id: str = ""
+    kind: TargetKind = TargetKind.PERSON
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    date_of_birth: str | None = None
+    nationality: str | None = None
+    network: str | None = None
+    identifiers: tuple[Identifier, ...] = ()
+    contributed_by: str = ""
+    handling_code: HandlingCode = HandlingCode.H0
+    handling_restriction: str | None = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _date_of_birth_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _DATE_OF_BIRTH.match(value):
+            raise ValueError(f"date_of_birth {value!r} must be YYYY-MM-DD or YYYY")
+        return value
+
+
+class Intelligence(Frozen):
+    item_id: str = ""
+    summary: str = Field(min_length=1)
+    contributed_by: str = ""
+    handling_code: HandlingCode = HandlingCode.H0
+    handling_restriction: str | None = None
+    linked_targets: tuple[str, ...] = ()
+
+
+class TaskKind(StrEnum):
+    SURVEILLANCE = "surveillance"
+    ARREST = "arrest"
+    SEARCH = "search"
+    FINANCIAL_ENQUIRY = "financial_enquiry"
+    WITNESS_PROTECTION = "witness_protection"
+    VICTIM_SUPPORT = "victim_support"
+    OTHER = "other"
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DROPPED = "dropped"
+
+
+class Task(Frozen):
+    task_id: str
+    member_state: str
+    kind: TaskKind
+    description: str
+    due: datetime
+    four_eyes: bool = False
+    status: TaskStatus = TaskStatus.PENDING
+    approvals: tuple[str, ...] = ()
+    rejected_by: str | None = None
+    rejection_reason: str | None = None
+    reminded: bool = False
+    escalated: bool = False
+
+    @property
+    def approvals_needed(self) -> int:
+        return 2 if self.four_eyes else 1
+
+
+class Place(Frozen):
+    name: str = Field(min_length=1)
+    country: str
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class ActionDayStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    BLOCKED = "blocked"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class ActionDay(Frozen):
+    action_day_id: str
+    start: datetime
+    end: datetime
+    places: tuple[Place, ...]
+    status: ActionDayStatus = ActionDayStatus.SCHEDULED
+
+
+class Results(Frozen):
+    arrests: int = Field(default=0, ge=0)
+    searches: int = Field(default=0, ge=0)
+    seizures: int = Field(default=0, ge=0)
+    assets_frozen_eur: float = Field(default=0, ge=0)
+    victims_safeguarded: int = Field(default=0, ge=0)
+
+    def __add__(self, other: Results) -> Results:
+        return Results(
+            arrests=self.arrests + other.arrests,
+            searches=self.searches + other.searches,
+            seizures=self.seizures + other.seizures,
+            assets_frozen_eur=self.assets_frozen_eur + other.assets_frozen_eur,
+            victims_safeguarded=self.victims_safeguarded + other.victims_safeguarded,
+        )
+
+
+class OperationSpec(Frozen):
+    """What a coordinator writes to open an operation (the YAML/JSON spec file)."""
+
+    code_name: str = Field(min_length=1, max_length=80)
+    lead_state: str
+    participating_states: tuple[str, ...] = Field(min_length=1)
+    partners: tuple[str, ...] = ()
+    crime_areas: tuple[CrimeArea, ...] = Field(min_length=1)
+    handling_code: HandlingCode = HandlingCode.H0
+    handling_restriction: str | None = None
+    networks: tuple[Network, ...] = ()
+    targets: tuple[Target, ...] = ()
+    intelligence: tuple[Intelligence, ...] = ()
+
+    @model_validator(mode="after")
+    def _h3_states_restriction(self) -> OperationSpec:
+        if self.handling_code is HandlingCode.H3 and not self.handling_restriction:
+            raise ValueError("handling_code H3 needs handling_restriction stating the restriction")
+        return self

@@ -1,0 +1,49 @@
+"""Who must be told of which event, and what they are told."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from domain import events as ev
+from domain.actors import Role
+from domain.state import OperationState
+
+
+class Notice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    recipient_role: Role
+    recipient_state: str | None
+    message: str
+
+
+def notices_for(state: OperationState, event: ev.Event) -> list[Notice]:
+    name = f"{state.code_name} ({state.operation_id})"
+    match event:
+        case ev.TaskPlanned(task=task) | ev.TaskReplanned(task=task):
+            return [Notice(kind="approval_requested", recipient_role=Role.APPROVER,
+                           recipient_state=task.member_state,
+                           message=f"{name}: task {task.task_id} awaits your approval by {task.due:%Y-%m-%d %H:%M} UTC")]
+        case ev.ApprovalReminded(task_id=task_id, member_state=state_code, due=due):
+            return [Notice(kind="approval_reminder", recipient_role=Role.APPROVER, recipient_state=state_code,
+                           message=f"{name}: reminder, task {task_id} is due {due:%Y-%m-%d %H:%M} UTC")]
+        case ev.ApprovalEscalated(task_id=task_id, member_state=state_code):
+            return [Notice(kind="approval_escalated", recipient_role=Role.COORDINATOR, recipient_state=None,
+                           message=f"{name}: task {task_id} of {state_code} is overdue without approval")]
+        case ev.TaskRejected(task_id=task_id, justification=reason):
+            return [Notice(kind="task_rejected", recipient_role=Role.COORDINATOR, recipient_state=None,
+                           message=f"{name}: task {task_id} was rejected: {reason}")]
+        case ev.ExecutionBlocked(reasons=reasons):
+            return [Notice(kind="execution_blocked", recipient_role=Role.COORDINATOR, recipient_state=None,
+                           message=f"{name}: action day could not start: {'; '.join(reasons)}")]
+        case ev.ExecutionStarted(member_states=states):
+            return [Notice(kind="action_day_started", recipient_role=Role.LIAISON_OFFICER, recipient_state=s,
+                           message=f"{name}: the action day has started; report your results")
+                    for s in states]
+        case ev.OperationClosed(missing_states=missing):
+            note = f"; no results from {', '.join(missing)}" if missing else ""
+            return [Notice(kind="operation_closed", recipient_role=Role.COORDINATOR, recipient_state=None,
+                           message=f"{name}: closed{note}")]
+        case _:
+            return []

@@ -1,0 +1,51 @@
+"""Reference lists of member states and operational partners (ISO 3166-1 alpha-2)."""
+
+from __future__ import annotations
+
+import difflib
+
+from domain.errors import InvalidInput
+from domain.iso_countries import ISO_COUNTRIES
+
+# EU usage writes Greece as "EL"; ISO writes "GR". Both are accepted, "EL" is canonical here.
+EU_MEMBER_STATES: frozenset[str] = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+_ALIASES = {"GR": "EL"}
+_ISO_CODES: frozenset[str] = frozenset(ISO_COUNTRIES)
+_NAMES = ISO_COUNTRIES | {"EL": "Greece"}
+
+
+def country_name(code: str) -> str:
+    return _NAMES.get(code, code)
+
+
+def _close_matches(code: str, candidates: frozenset[str]) -> str:
+    by_code = difflib.get_close_matches(code, sorted(candidates), n=4, cutoff=0.5)
+    by_name = [c for c in sorted(candidates) if code.lower() and code.lower() in _NAMES.get(c, "").lower()]
+    matches = list(dict.fromkeys(by_name + by_code))[:5]
+    if not matches:
+        return ""
+    return " Close matches: " + ", ".join(f"{m} ({country_name(m)})" for m in matches) + "."
+
+
+def member_state(code: str, field: str = "member_state") -> str:
+    """Canonical EU member-state code, or InvalidInput naming the field and close matches."""
+    canonical = _ALIASES.get(code.strip().upper(), code.strip().upper())
+    if canonical in EU_MEMBER_STATES:
+        return canonical
+    message = f"{field}: {code!r} is not an EU member-state code."
+    if canonical in _ISO_CODES:
+        message += f" {country_name(canonical)} may take part as an operational partner."
+    raise InvalidInput(field, code, message + _close_matches(canonical, EU_MEMBER_STATES))
+
+
+def partner(code: str, field: str = "partners") -> str:
+    """Canonical operational-partner code: any ISO 3166-1 country outside the EU."""
+    canonical = _ALIASES.get(code.strip().upper(), code.strip().upper())
+    if canonical in EU_MEMBER_STATES:
+        raise InvalidInput(field, code, f"{field}: {code!r} is an EU member state, not an operational partner.")
+    if canonical in _ISO_CODES:
+        return canonical
+    raise InvalidInput(field, code, f"{field}: {code!r} is not an ISO 3166-1 alpha-2 country code."
+                       + _close_matches(canonical, _ISO_CODES - EU_MEMBER_STATES))

@@ -1,0 +1,48 @@
+"""When the workflow must act on its own: reminders, escalations, action-day start, results deadline.
+
+Pure functions of the state and the current time, so the workflow's timers follow from the event log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import commands as cmd
+from domain.actors import SYSTEM
+from domain.model import ActionDayStatus, Phase, TaskStatus
+from domain.state import OperationState
+
+
+def _deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
+    timing = state.timing
+    due: list[tuple[datetime, cmd.Command]] = []
+    if state.phase is Phase.PREPARE:
+        for task in state.tasks.values():
+            if task.status is not TaskStatus.PENDING:
+                continue
+            if not task.reminded:
+                due.append((task.due - timing.reminder_before_due,
+                            cmd.RemindApproval(actor=SYSTEM, task_id=task.task_id,
+                                               justification="approval due soon")))
+            if not task.escalated:
+                due.append((task.due + timing.escalate_after_due,
+                            cmd.EscalateApproval(actor=SYSTEM, task_id=task.task_id,
+                                                 justification="approval overdue")))
+        day = state.action_day
+        if day is not None and day.status is ActionDayStatus.SCHEDULED:
+            due.append((day.start, cmd.StartExecution(actor=SYSTEM, justification="action day started")))
+    if state.phase is Phase.EXECUTE and state.action_day is not None:
+        deadline = state.action_day.end + timing.results_grace_after_action_day
+        due.append((deadline, cmd.CloseOperation(actor=SYSTEM, justification="results deadline passed")))
+    return due
+
+
+def next_deadline(state: OperationState) -> datetime | None:
+    """The earliest moment at which the workflow has something to do by itself."""
+    return min((when for when, _ in _deadlines(state)), default=None)
+
+
+def due_commands(state: OperationState, now: datetime) -> list[cmd.Command]:
+    """System commands whose time has come, earliest first, stamped with now."""
+    ready = sorted((item for item in _deadlines(state) if item[0] <= now), key=lambda item: item[0])
+    return [command.model_copy(update={"issued_at": now}) for _, command in ready]

@@ -1,0 +1,166 @@
+"""Operation state and evolve: the state is the left fold of evolve over the event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain import events as ev
+from domain.model import (
+    ActionDay,
+    ActionDayStatus,
+    CrimeArea,
+    HandlingCode,
+    Intelligence,
+    Network,
+    Phase,
+    Results,
+    Target,
+    Task,
+    TaskStatus,
+)
+from domain.prioritisation import Assessment, PriorityScore, ScoringPolicy
+from domain.timing import Timing
+
+
+class OperationState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    operation_id: str = ""
+    phase: Phase | None = None
+    code_name: str = ""
+    lead_state: str = ""
+    participating_states: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    crime_areas: tuple[CrimeArea, ...] = ()
+    handling_code: HandlingCode = HandlingCode.H0
+    handling_restriction: str | None = None
+    networks: tuple[Network, ...] = ()
+    targets: tuple[Target, ...] = ()
+    intelligence: tuple[Intelligence, ...] = ()
+    scoring: ScoringPolicy = ScoringPolicy()
+    timing: Timing = Timing()
+    assessment: Assessment | None = None
+    computed_priority: PriorityScore | None = None
+    priority: float | None = None
+    priority_overridden: bool = False
+    parked: bool = False
+    tasks: dict[str, Task] = {}
+    action_day: ActionDay | None = None
+    execution_blocked_reasons: tuple[str, ...] = ()
+    results: dict[str, Results] = {}
+    totals: Results | None = None
+    missing_states: tuple[str, ...] = ()
+    cancelled_reason: str | None = None
+    opened_at: datetime | None = None
+    last_event_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.phase is not None
+
+    def task_counter(self) -> int:
+        return len(self.tasks)
+
+    def live_tasks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.status is not TaskStatus.DROPPED]
+
+    def pending_tasks(self, member_state: str | None = None) -> list[Task]:
+        return [t for t in self.tasks.values() if t.status is TaskStatus.PENDING
+                and (member_state is None or t.member_state == member_state)]
+
+    def readiness_problems(self) -> list[str]:
+        """Why execution cannot start now; empty when it can."""
+        problems = []
+        if self.action_day is None:
+            problems.append("no action day is scheduled")
+        if not any(t.status is TaskStatus.APPROVED for t in self.tasks.values()):
+            problems.append("no task is approved")
+        for task in self.tasks.values():
+            if task.status in (TaskStatus.PENDING, TaskStatus.REJECTED):
+                problems.append(f"task {task.task_id} ({task.member_state}) is {task.status.value}")
+        return problems
+
+    def reporting_states(self) -> tuple[str, ...]:
+        return self.participating_states
+
+
+def _opened(s: OperationState, e: ev.OperationOpened) -> dict[str, Any]:
+    spec = e.spec
+    return dict(
+        operation_id=e.operation_id, phase=Phase.IDENTIFY, code_name=spec.code_name,
+        lead_state=spec.lead_state, participating_states=spec.participating_states,
+        partners=spec.partners, crime_areas=spec.crime_areas, handling_code=spec.handling_code,
+        handling_restriction=spec.handling_restriction, networks=spec.networks,
+        targets=spec.targets, intelligence=spec.intelligence, scoring=e.scoring, timing=e.timing,
+        opened_at=e.at,
+    )
+
+
+def _with_task(s: OperationState, task_id: str, **changes: Any) -> dict[str, Any]:
+    return {"tasks": {**s.tasks, task_id: s.tasks[task_id].model_copy(update=changes)}}
+
+
+def _approval_given(s: OperationState, e: ev.TaskApprovalGiven) -> dict[str, Any]:
+    return _with_task(s, e.task_id, approvals=(*s.tasks[e.task_id].approvals, e.approver))
+
+
+def _rejected(s: OperationState, e: ev.TaskRejected) -> dict[str, Any]:
+    return _with_task(s, e.task_id, status=TaskStatus.REJECTED, rejected_by=e.approver,
+                      rejection_reason=e.justification)
+
+
+def _action_day_status(s: OperationState, status: ActionDayStatus) -> ActionDay | None:
+    return s.action_day.model_copy(update={"status": status}) if s.action_day else None
+
+
+def _results(s: OperationState, e: ev.ResultsReported) -> dict[str, Any]:
+    return {"results": {**s.results, e.member_state: e.results}}
+
+
+def _closed(s: OperationState, e: ev.OperationClosed) -> dict[str, Any]:
+    return {"phase": Phase.CLOSED, "totals": e.totals, "missing_states": e.missing_states,
+            "action_day": _action_day_status(s, ActionDayStatus.FINISHED)}
+
+
+_EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]] = {
+    ev.OperationOpened: _opened,
+    ev.TargetAdded: lambda s, e: {"targets": (*s.targets, e.target)},
+    ev.IntelligenceAdded: lambda s, e: {"intelligence": (*s.intelligence, e.item)},
+    ev.PrioritisationSubmitted: lambda s, e: {"assessment": e.assessment, "computed_priority": e.computed},
+    ev.PriorityDecided: lambda s, e: {"priority": e.score, "priority_overridden": e.overridden},
+    ev.OperationParked: lambda s, e: {"parked": True},
+    ev.PhaseAdvanced: lambda s, e: {"phase": e.to_phase, "parked": False},
+    ev.TaskPlanned: lambda s, e: {"tasks": {**s.tasks, e.task.task_id: e.task}},
+    ev.TaskApprovalGiven: _approval_given,
+    ev.TaskApproved: lambda s, e: _with_task(s, e.task_id, status=TaskStatus.APPROVED),
+    ev.TaskRejected: _rejected,
+    ev.TaskReplanned: lambda s, e: {"tasks": {**s.tasks, e.task.task_id: e.task}},
+    ev.TaskDropped: lambda s, e: _with_task(s, e.task_id, status=TaskStatus.DROPPED),
+    ev.ApprovalReminded: lambda s, e: _with_task(s, e.task_id, reminded=True),
+    ev.ApprovalEscalated: lambda s, e: _with_task(s, e.task_id, escalated=True),
+    ev.ActionDayScheduled: lambda s, e: {"action_day": e.action_day, "execution_blocked_reasons": ()},
+    ev.ExecutionBlocked: lambda s, e: {"execution_blocked_reasons": e.reasons,
+                                       "action_day": _action_day_status(s, ActionDayStatus.BLOCKED)},
+    ev.ExecutionStarted: lambda s, e: {"action_day": _action_day_status(s, ActionDayStatus.RUNNING)},
+    ev.ResultsReported: _results,
+    ev.OperationClosed: _closed,
+    ev.OperationCancelled: lambda s, e: {"phase": Phase.CANCELLED, "cancelled_reason": e.justification},
+}
+
+
+def evolve(state: OperationState, event: ev.Event) -> OperationState:
+    changes = _EVOLVERS[type(event)](state, event)
+    changes.update(version=state.version + 1, last_event_at=event.at)
+    return state.model_copy(update=changes)
+
+
+def fold(events: Iterable[ev.Event], state: OperationState | None = None) -> OperationState:
+    current = state or OperationState()
+    for event in events:
+        current = evolve(current, event)
+    return current

@@ -1,0 +1,168 @@
+"""Send commands to operation workflows and read their state; refusals come back as DomainError."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.audit import ChainHead
+from domain.commands import Command, OpenOperation
+from domain.decider import decide
+from domain.errors import DomainError
+from domain.model import Phase, Task
+from domain.reference import member_state as member_state_code
+from domain.state import OperationState
+from workflows.messages import (
+    CODE_NAME,
+    LEAD_STATE,
+    MEMBER_STATES,
+    PARKED,
+    PHASE,
+    PRIORITY,
+    CommandResult,
+    OperationInput,
+)
+from workflows.operation import OperationWorkflow
+
+
+class OperationRow(BaseModel):
+    operation_id: str
+    code_name: str
+    phase: str
+    lead_state: str
+    member_states: list[str]
+    priority: float | None
+    parked: bool
+    status: str
+    started: datetime | None
+
+
+def _domain_error(error: BaseException) -> DomainError:
+    cause = error.cause if isinstance(error, WorkflowUpdateFailedError) else error
+    if isinstance(cause, ApplicationError):
+        details: dict[str, Any] = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return DomainError(cause.type or "refused", cause.message, field=details.get("field"),
+                           value=details.get("value"))
+    return DomainError("refused", str(cause or error))
+
+
+class OperationsGateway:
+    def __init__(self, client: Client, task_queue: str, *, append_as_local_activity: bool = True,
+                 continue_as_new_after_events: int | None = None) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._append_local = append_as_local_activity
+        self._continue_as_new_after = continue_as_new_after_events
+
+    async def open(self, command: OpenOperation) -> OperationState:
+        """Pre-checks the command with the decider so a refused spec never starts a workflow."""
+        decide(OperationState(), command.model_copy(update={"issued_at": datetime.now(UTC)}))
+        start = OperationInput(operation_id=command.operation_id, open_command=command,
+                               append_as_local_activity=self._append_local,
+                               continue_as_new_after_events=self._continue_as_new_after)
+        try:
+            handle = await self._client.start_workflow(
+                OperationWorkflow.run, start, id=command.operation_id, task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+        except WorkflowAlreadyStartedError:
+            raise DomainError("already_exists", f"operation {command.operation_id} already exists",
+                              field="operation_id", value=command.operation_id) from None
+        return await self._wait_opened(handle)
+
+    async def _wait_opened(self, handle: WorkflowHandle[Any, Any]) -> OperationState:
+        # The first workflow task opens the operation; poll until the state exists.
+        for _ in range(200):
+            state = await handle.query(OperationWorkflow.state)
+            if state.exists:
+                return state
+            await asyncio.sleep(0.05)
+        raise DomainError("timeout", f"operation {handle.id} did not open within 10 s; is the worker running?")
+
+    async def send(self, operation_id: str, command: Command) -> CommandResult:
+        handle = self._client.get_workflow_handle(operation_id)
+        try:
+            return await handle.execute_update(OperationWorkflow.execute, command)
+        except WorkflowUpdateFailedError as error:
+            raise _domain_error(error) from None
+        except RPCError as error:
+            raise await self._rpc_refusal(operation_id, error) from None
+
+    async def _rpc_refusal(self, operation_id: str, error: RPCError) -> DomainError:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            state = await self._closed_state(operation_id)
+            if state is not None and state.phase is not None:
+                return DomainError("wrong_phase", f"operation {operation_id} is {state.phase.value}; "
+                                   "it accepts no further commands", field="phase")
+            return DomainError("not_found", f"operation {operation_id} does not exist",
+                               field="operation_id", value=operation_id)
+        return DomainError("unavailable", f"Temporal refused the request: {error.message}")
+
+    async def _closed_state(self, operation_id: str) -> OperationState | None:
+        try:
+            return await self.state(operation_id)
+        except DomainError:
+            return None
+
+    async def state(self, operation_id: str) -> OperationState:
+        handle = self._client.get_workflow_handle(operation_id)
+        try:
+            return await handle.query(OperationWorkflow.state)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise DomainError("not_found", f"operation {operation_id} does not exist",
+                                  field="operation_id", value=operation_id) from None
+            raise DomainError("unavailable", f"Temporal refused the query: {error.message}") from None
+
+    async def chain_head(self, operation_id: str) -> ChainHead:
+        """The audit chain head the workflow recorded: Temporal's independent witness of the log."""
+        handle = self._client.get_workflow_handle(operation_id)
+        try:
+            return await handle.query(OperationWorkflow.head)
+        except RPCError as error:
+            raise DomainError("not_found", f"operation {operation_id} has no workflow: {error.message}",
+                              field="operation_id", value=operation_id) from None
+
+    async def pending_tasks(self, operation_id: str, member_state: str | None) -> list[Task]:
+        handle = self._client.get_workflow_handle(operation_id)
+        return await handle.query(OperationWorkflow.pending_tasks, member_state)
+
+    async def history_length(self, operation_id: str) -> int:
+        history = await self._client.get_workflow_handle(operation_id).fetch_history()
+        return len(history.events)
+
+    async def list(self, phase: Phase | None = None, member_state: str | None = None,
+                   min_priority: float | None = None, parked: bool | None = None) -> list[OperationRow]:
+        clauses = ["WorkflowType = 'OperationWorkflow'", "LiaisonPhase IS NOT NULL"]
+        if phase is not None:
+            clauses.append(f"LiaisonPhase = '{phase.value}'")
+        if member_state is not None:
+            clauses.append(f"LiaisonStates = '{member_state_code(member_state)}'")
+        if min_priority is not None:
+            clauses.append(f"LiaisonPriority >= {float(min_priority)}")
+        if parked is not None:
+            clauses.append(f"LiaisonParked = {'true' if parked else 'false'}")
+        rows = []
+        async for execution in self._client.list_workflows(" AND ".join(clauses)):
+            if execution.status is WorkflowExecutionStatus.CONTINUED_AS_NEW:
+                continue
+            attrs = execution.typed_search_attributes
+            rows.append(OperationRow(
+                operation_id=execution.id, code_name=attrs.get(CODE_NAME) or "",
+                phase=attrs.get(PHASE) or "", lead_state=attrs.get(LEAD_STATE) or "",
+                member_states=list(attrs.get(MEMBER_STATES) or []), priority=attrs.get(PRIORITY),
+                parked=bool(attrs.get(PARKED)), status=execution.status.name.lower() if execution.status else "",
+                started=execution.start_time))
+        return sorted(rows, key=lambda r: (-(r.priority or 0), r.operation_id))

@@ -1,0 +1,53 @@
+"""The one settings object: environment variables (prefix LIAISON_) with defaults that work out of the box."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.prioritisation import ScoringPolicy
+from domain.timing import Timing
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIAISON_", env_nested_delimiter="__")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "liaison-operations"
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+    log_level: str = "INFO"
+    actor: str = ""
+    audit_append_local_activity: bool = True
+
+    reminder_before_due: timedelta = timedelta(days=1)
+    escalate_after_due: timedelta = timedelta(0)
+    results_grace_after_action_day: timedelta = timedelta(days=2)
+    scoring: ScoringPolicy = ScoringPolicy()
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'liaison.db').resolve()}"
+
+    @property
+    def temporal_db_file(self) -> Path:
+        return self.data_dir / "temporal.db"
+
+    def timing(self) -> Timing:
+        return Timing(
+            reminder_before_due=self.reminder_before_due,
+            escalate_after_due=self.escalate_after_due,
+            results_grace_after_action_day=self.results_grace_after_action_day,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy tables, the append-only audit log, principals and notifications."""

@@ -1,0 +1,1 @@
+"""Deterministic Temporal workflows: orchestration only; side effects live in activities/."""

@@ -1,0 +1,61 @@
+"""What crosses the workflow boundary: inputs, results, activity requests, search attributes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from temporalio.common import SearchAttributeKey
+
+from domain.audit import AuditRecord, ChainHead
+from domain.commands import OpenOperation
+from domain.model import Phase
+from domain.state import OperationState
+
+WORKFLOW_NAME = "OperationWorkflow"
+
+PHASE = SearchAttributeKey.for_keyword("LiaisonPhase")
+CODE_NAME = SearchAttributeKey.for_keyword("LiaisonCodeName")
+LEAD_STATE = SearchAttributeKey.for_keyword("LiaisonLeadState")
+MEMBER_STATES = SearchAttributeKey.for_keyword_list("LiaisonStates")
+PRIORITY = SearchAttributeKey.for_float("LiaisonPriority")
+PARKED = SearchAttributeKey.for_bool("LiaisonParked")
+
+SEARCH_ATTRIBUTES = {
+    "LiaisonPhase": "Keyword", "LiaisonCodeName": "Keyword", "LiaisonLeadState": "Keyword",
+    "LiaisonStates": "KeywordList", "LiaisonPriority": "Double", "LiaisonParked": "Bool",
+}
+
+
+class OperationInput(BaseModel):
+    """Start input; after continue-as-new it carries the state and the audit chain head instead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operation_id: str
+    open_command: OpenOperation | None = None
+    state: OperationState | None = None
+    head: ChainHead = ChainHead()
+    append_as_local_activity: bool = True
+    continue_as_new_after_events: int | None = None
+
+
+class CommandResult(BaseModel):
+    operation_id: str
+    events: list[str]
+    phase: Phase
+    version: int
+    head: ChainHead
+
+
+class AppendRequest(BaseModel):
+    stream_id: str
+    records: list[AuditRecord]
+    expected_head: ChainHead
+
+
+class NotificationRequest(BaseModel):
+    notification_id: str
+    operation_id: str
+    kind: str
+    recipient_role: str
+    recipient_state: str | None
+    message: str

@@ -1,0 +1,199 @@
+"""OperationWorkflow: one workflow per operation (workflow id = operation id).
+
+Every command arrives as the `execute` Update. Its validator runs authorisation and the decider,
+so a refused command never enters the history; the handler decides again under a lock (the state
+may have moved since validation), appends the events to the audit log through an activity, keeps
+the chain head the activity returns, then evolves the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import events as ev
+    from domain.audit import ChainHead, record_of
+    from domain.commands import Command
+    from domain.decider import decide
+    from domain.errors import DomainError
+    from domain.model import Phase, Task
+    from domain.notices import notices_for
+    from domain.schedule import due_commands, next_deadline
+    from domain.state import OperationState, evolve
+    from workflows.messages import (
+        CODE_NAME,
+        LEAD_STATE,
+        MEMBER_STATES,
+        PARKED,
+        PHASE,
+        PRIORITY,
+        AppendRequest,
+        CommandResult,
+        NotificationRequest,
+        OperationInput,
+    )
+
+APPEND_TIMEOUT = timedelta(seconds=30)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+SYSTEM_ROLE = "system"
+
+
+def _refusal(error: DomainError) -> ApplicationError:
+    return ApplicationError(error.message, error.as_dict(), type=error.code, non_retryable=True)
+
+
+@workflow.defn(name="OperationWorkflow")
+class OperationWorkflow:
+    def __init__(self) -> None:
+        self._state = OperationState()
+        self._head = ChainHead()
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._events_this_run = 0
+        self._input: OperationInput | None = None
+
+    @workflow.run
+    async def run(self, start: OperationInput) -> OperationState:
+        self._input = start
+        self._head = start.head
+        if start.state is not None:
+            self._state = start.state
+        elif start.open_command is not None:
+            await self._apply(start.open_command.model_copy(update={"issued_at": workflow.now()}))
+        while self._state.phase is not None and not self._state.phase.is_terminal:
+            await self._wait_for_change_or_deadline()
+            await self._run_due_commands()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(start.model_copy(update={
+                    "open_command": None, "state": self._state, "head": self._head}))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    @workflow.update
+    async def execute(self, command: Command) -> CommandResult:
+        async with self._lock:
+            events = await self._apply(command.model_copy(update={"issued_at": workflow.now()}))
+        return CommandResult(operation_id=self._state.operation_id, events=[e.type for e in events],
+                             phase=self._state.phase or Phase.IDENTIFY, version=self._state.version,
+                             head=self._head)
+
+    @execute.validator
+    def validate(self, command: Command) -> None:
+        if command.actor.role.value == SYSTEM_ROLE:
+            raise ApplicationError("commands of the system actor are issued by the workflow itself",
+                                   type="not_authorised", non_retryable=True)
+        try:
+            decide(self._state, command.model_copy(update={"issued_at": workflow.now()}))
+        except DomainError as error:
+            raise _refusal(error) from None
+
+    @workflow.query
+    def state(self) -> OperationState:
+        return self._state
+
+    @workflow.query
+    def head(self) -> ChainHead:
+        return self._head
+
+    @workflow.query
+    def pending_tasks(self, member_state: str | None = None) -> list[Task]:
+        return self._state.pending_tasks(member_state)
+
+    # --- internals --------------------------------------------------------------------------------
+
+    async def _apply(self, command: Command) -> list[ev.Event]:
+        try:
+            events = decide(self._state, command)
+        except DomainError as error:
+            raise _refusal(error) from None
+        await self._append(events)
+        before = self._state
+        for event in events:
+            self._state = evolve(self._state, event)
+        self._events_this_run += len(events)
+        self._changed = True
+        self._upsert_search_attributes(before)
+        await self._notify(events)
+        return events
+
+    async def _append(self, events: list[ev.Event]) -> None:
+        operation_id = self._state.operation_id or self._operation_id()
+        records = [record_of(operation_id, self._head.seq + i, str(workflow.uuid4()), event)
+                   for i, event in enumerate(events, start=1)]
+        request = AppendRequest(stream_id=operation_id, records=records, expected_head=self._head)
+        retry = RetryPolicy(maximum_interval=timedelta(seconds=10),
+                            non_retryable_error_types=["ChainConflict"])
+        assert self._input is not None
+        if self._input.append_as_local_activity:
+            self._head = await workflow.execute_local_activity(
+                "append_events", request, result_type=ChainHead,
+                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=retry)
+        else:
+            self._head = await workflow.execute_activity(
+                "append_events", request, result_type=ChainHead,
+                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=retry)
+
+    async def _notify(self, events: list[ev.Event]) -> None:
+        requests = [
+            NotificationRequest(notification_id=f"{self._state.operation_id}:{self._head.seq}:{i}:{n}",
+                                operation_id=self._state.operation_id, kind=notice.kind,
+                                recipient_role=notice.recipient_role.value,
+                                recipient_state=notice.recipient_state, message=notice.message)
+            for i, event in enumerate(events) for n, notice in enumerate(notices_for(self._state, event))
+        ]
+        for request in requests:
+            await workflow.execute_activity("notify", request, start_to_close_timeout=NOTIFY_TIMEOUT)
+
+    def _operation_id(self) -> str:
+        assert self._input is not None
+        return self._input.operation_id
+
+    def _upsert_search_attributes(self, before: OperationState) -> None:
+        state = self._state
+        if (before.phase, before.priority, before.parked) == (state.phase, state.priority, state.parked):
+            return
+        assert state.phase is not None
+        updates = [PHASE.value_set(state.phase.value), CODE_NAME.value_set(state.code_name),
+                   LEAD_STATE.value_set(state.lead_state),
+                   MEMBER_STATES.value_set(list(state.participating_states)),
+                   PARKED.value_set(state.parked)]
+        if state.priority is not None:
+            updates.append(PRIORITY.value_set(state.priority))
+        workflow.upsert_search_attributes(updates)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        self._changed = False
+        deadline = next_deadline(self._state)
+        if deadline is None:
+            await workflow.wait_condition(lambda: self._changed or self._should_continue_as_new())
+            return
+        remaining = (deadline - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return
+        try:
+            await workflow.wait_condition(lambda: self._changed or self._should_continue_as_new(),
+                                          timeout=remaining)
+        except TimeoutError:
+            pass
+
+    async def _run_due_commands(self) -> None:
+        async with self._lock:
+            while not (self._state.phase is None or self._state.phase.is_terminal):
+                due = due_commands(self._state, workflow.now())
+                if not due:
+                    return
+                await self._apply(due[0])
+
+    def _should_continue_as_new(self) -> bool:
+        assert self._input is not None
+        cap = self._input.continue_as_new_after_events
+        return workflow.info().is_continue_as_new_suggested() or (
+            cap is not None and self._events_this_run >= cap)
