@@ -46,8 +46,8 @@ async def bare_updates(bench: Bench, n: int) -> list[float]:
     return samples
 
 
-async def approvals(bench: Bench, n: int, *, local: bool) -> list[float]:
-    """Plans n tasks, then times n approvals one at a time."""
+async def approvals(bench: Bench, n: int, *, local: bool) -> tuple[list[float], int]:
+    """Plans n tasks, then times n approvals one at a time; also the workflow runs used."""
     gateway = bench.gateway(local=local)
     operation_id = new_operation_id(f"bench-approve-{'local' if local else 'regular'}")
     await open_to_prepare(gateway, operation_id)
@@ -62,7 +62,8 @@ async def approvals(bench: Bench, n: int, *, local: bool) -> list[float]:
         assert result.events == ["task_approval_given", "task_approved"], result.events
     state = await gateway.state(operation_id)
     assert not state.pending_tasks(), "some tasks were left pending"
-    return samples
+    runs = await bench.client.count_workflows(f"WorkflowId = '{operation_id}'")
+    return samples, runs.count
 
 
 async def main() -> None:
@@ -72,20 +73,21 @@ async def main() -> None:
         console.print(f"bare no-op update x {n} (after {WARMUP} warm-up updates)…")
         bare = await bare_updates(bench, n)
         console.print(f"approvals x {n}, audit append as a local activity")
-        local = await approvals(bench, n, local=True)
+        local, local_runs = await approvals(bench, n, local=True)
         console.print(f"approvals x {n}, audit append as a regular activity")
-        regular = await approvals(bench, n, local=False)
+        regular, regular_runs = await approvals(bench, n, local=False)
 
     base = median(bare)
     table = Table(title=f"Update round trip, client → reply ({n} sequential updates each, "
                         f"{n} tasks pending at the first approval)")
-    for column in ("update", "median ms", "p99 ms", "max ms", "median ÷ bare"):
+    for column in ("update", "median ms", "p99 ms", "max ms", "median ÷ bare", "workflow runs"):
         table.add_column(column, justify="left" if column == "update" else "right")
-    for label, samples in (("bare no-op update (baseline)", bare),
-                           ("ApproveTask, append as local activity", local),
-                           ("ApproveTask, append as regular activity", regular)):
+    rows = [("bare no-op update (baseline)", bare, 1),
+            ("ApproveTask, append as local activity", local, local_runs),
+            ("ApproveTask, append as regular activity", regular, regular_runs)]
+    for label, samples, runs in rows:
         table.add_row(label, ms(median(samples)), ms(percentile(samples, 99)), ms(max(samples)),
-                      f"{median(samples) / base:.1f}x")
+                      f"{median(samples) / base:.1f}x", str(runs))
     console.print(table)
 
 

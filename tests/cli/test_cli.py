@@ -1,0 +1,166 @@
+"""The CLI against the real dev server and store: bad input is refused with a precise message and
+changes nothing (no workflow started, history and audit log unchanged)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import Result
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from cli.main import app
+from domain.errors import DomainError
+from gateway.operations import OperationsGateway
+from settings import get_settings
+from store.audit_log import AuditLog
+from tests.conftest import TASK_QUEUE
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PRINCIPALS = [("coord-1", "coordinator", None), ("ap-bg-1", "approver", "BG"), ("ap-bg-2", "approver", "BG"),
+              ("ap-el-1", "approver", "EL"), ("lo-bg", "liaison_officer", "BG")]
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.runner = CliRunner()
+
+    async def __call__(self, *args: str, actor: str | None = "coord-1") -> Result:
+        """Run in a thread: the session's worker lives on the test event loop, which must keep running."""
+        argv = (["--as", actor] if actor else []) + list(args)
+
+        def invoke() -> Result:
+            get_settings.cache_clear()
+            return self.runner.invoke(app, argv, env=self.env)
+
+        result = await asyncio.to_thread(invoke)
+        get_settings.cache_clear()
+        return result
+
+
+@pytest.fixture(scope="module")
+async def cli(temporal_env: WorkflowEnvironment, session_store_url: str, running_worker: object) -> Cli:
+    runner = Cli({"LIAISON_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+                  "LIAISON_DATABASE_URL": session_store_url, "LIAISON_TASK_QUEUE": TASK_QUEUE,
+                  "LIAISON_REMINDER_BEFORE_DUE": "PT2S", "COLUMNS": "200"})
+    for pid, role, state in PRINCIPALS:
+        if not (await runner("principal", "list", actor=None)).output.count(pid):
+            args = ["principal", "add", pid, "--role", role] + (["--state", state] if state else [])
+            assert (await runner(*args, actor=None)).exit_code == 0
+    return runner
+
+
+async def _absent(gateway: OperationsGateway, engine: Engine, operation_id: str) -> None:
+    with pytest.raises(DomainError, match="does not exist"):
+        await gateway.state(operation_id)
+    assert AuditLog(engine).read(operation_id) == []
+
+
+async def test_open_show_and_list_from_the_example_spec(cli: Cli, operation_id: str) -> None:
+    opened = await cli("operation", "open", str(EXAMPLES / "operation.yaml"), "--id", operation_id)
+    assert opened.exit_code == 0, opened.output
+    assert "KORAB" in opened.output and "IDENTIFY" in opened.output
+    shown = await cli("operation", "show", operation_id)
+    assert "lead BG; states BG, EL, DE; partners RS" in shown.output
+    submitted = await cli("operation", "submit", operation_id, str(EXAMPLES / "assessment.yaml"))
+    assert submitted.exit_code == 0 and "Harm to migrants' lives" in submitted.output
+    timeline = await cli("operation", "timeline", operation_id)
+    assert "operation_opened" in timeline.output and "prioritisation_submitted" in timeline.output
+    replayed = await cli("audit", "replay", operation_id)
+    assert replayed.exit_code == 0 and "PRIORITISE" in replayed.output
+    verified = await cli("audit", "verify", operation_id)
+    assert verified.exit_code == 0 and "intact" in verified.output
+
+
+BAD_SPECS = {
+    "malformed.yaml": ("code_name: [KORAB\nlead_state: BG", "not valid YAML"),
+    "malformed.json": ('{"code_name": "KORAB",', "not valid JSON"),
+    "incomplete.yaml": ("code_name: KORAB\nparticipating_states: [BG, EL]\ncrime_areas: [migrant_smuggling]",
+                        "lead_state: Field required"),
+    "unknown_state.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [XX]\n"
+                           "crime_areas: [migrant_smuggling]", "participating_states: 'XX' is not an EU member-state code"),
+    "one_state.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [BG]\n"
+                       "crime_areas: [migrant_smuggling]", "a cross-border operation needs at least two member states"),
+    "bad_crime_area.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [EL]\ncrime_areas: [jaywalking]",
+                            "crime_areas.0: Input should be"),
+    "list.yaml": ("- just\n- a list", "expected a mapping"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SPECS))
+async def test_bad_spec_is_refused_and_starts_nothing(name: str, cli: Cli, tmp_path: Path, operation_id: str,
+                                                      gateway: OperationsGateway, session_engine: Engine) -> None:
+    text, message = BAD_SPECS[name]
+    spec = tmp_path / name
+    spec.write_text(text)
+    result = await cli("operation", "open", str(spec), "--id", operation_id)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    await _absent(gateway, session_engine, operation_id)
+
+
+@pytest.fixture
+async def in_prepare(cli: Cli, operation_id: str) -> str:
+    assert (await cli("operation", "open", str(EXAMPLES / "operation.yaml"), "--id", operation_id)).exit_code == 0
+    assert (await cli("operation", "submit", operation_id, str(EXAMPLES / "assessment.yaml"))).exit_code == 0
+    assert (await cli("operation", "prioritise", operation_id)).exit_code == 0
+    planned = await cli("operation", "plan-task", operation_id, "--state", "BG", "--kind", "arrest",
+                        "--description", "arrest Petrov", "--due", "+1d", "--four-eyes")
+    assert planned.exit_code == 0, planned.output
+    return operation_id
+
+
+REFUSALS = [
+    (("task", "approve", "{op}", "TK1"), "ap-el-1", "belongs to BG, and only BG's own officers may act on it"),
+    (("task", "approve", "{op}", "TK1"), "coord-1", "only a approver may"),
+    (("operation", "plan-task", "{op}", "--state", "EL", "--kind", "search", "--description", "x",
+      "--due", "2020-01-01T00:00Z"), "coord-1", "due: 2020-01-01T00:00:00+00:00 is not in the future"),
+    (("operation", "plan-task", "{op}", "--state", "XX", "--kind", "search", "--description", "x",
+      "--due", "+1d"), "coord-1", "member_state: 'XX' is not an EU member-state code"),
+    (("operation", "submit", "{op}", str(EXAMPLES / "assessment.yaml")), "coord-1",
+     "submit for prioritisation is allowed in phase IDENTIFY only"),
+    (("task", "reject", "{op}", "TK1"), "ap-bg-1", "justification: a rejection needs a reason"),
+    (("operation", "cancel", "{op}"), "coord-1", "cancelling an operation needs a reason"),
+    (("results", "report", "{op}", "--arrests", "3"), "lo-bg", "report results is allowed in phase EXECUTE only"),
+    (("task", "approve", "{op}", "TK9"), "ap-bg-1", "task_id: 'TK9' is not a task of operation"),
+]
+
+
+@pytest.mark.parametrize(("args", "actor", "message"), REFUSALS)
+async def test_refused_command_changes_nothing(args: tuple[str, ...], actor: str, message: str, cli: Cli,
+                                               in_prepare: str, gateway: OperationsGateway,
+                                               session_engine: Engine) -> None:
+    history_before = await gateway.history_length(in_prepare)
+    log_before = AuditLog(session_engine).head(in_prepare)
+    result = await cli(*[a.format(op=in_prepare) for a in args], actor=actor)
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert await gateway.history_length(in_prepare) == history_before
+    assert AuditLog(session_engine).head(in_prepare) == log_before
+
+
+async def test_same_approver_twice_on_four_eyes(cli: Cli, in_prepare: str, gateway: OperationsGateway,
+                                                session_engine: Engine) -> None:
+    assert (await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-1")).exit_code == 0
+    history_before = await gateway.history_length(in_prepare)
+    again = await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-1")
+    assert again.exit_code == 1
+    assert "needs two different approvers of BG; ap-bg-1 has already approved it" in again.output
+    assert await gateway.history_length(in_prepare) == history_before
+    pending = await cli("task", "pending", in_prepare, actor="ap-bg-2")
+    assert "TK1" in pending.output
+    assert (await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-2")).exit_code == 0
+    assert "task_approved" in [r.type for r in AuditLog(session_engine).read(in_prepare)]
+
+
+async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
+    nobody = await cli("operation", "show", "op-x", actor="nobody")
+    assert nobody.exit_code == 1 and "principal 'nobody' is not registered" in nobody.output
+    missing = await cli("task", "approve", "op-does-not-exist", "TK1", actor="ap-bg-1")
+    assert missing.exit_code == 1 and "operation op-does-not-exist does not exist" in missing.output
