@@ -351,7 +351,8 @@ def audit_verify(ctx: typer.Context, operation_id: OperationId) -> None:
 def principal_add(ctx: typer.Context, principal_id: str,
                   role: Annotated[Role, typer.Option(help="coordinator, liaison_officer, approver or auditor.")],
                   name: Annotated[str, typer.Option(help="Display name.")] = "",
-                  state: Annotated[str | None, typer.Option("--state", help="Member state (not for coordinators/auditors).")] = None) -> None:
+                  state: Annotated[str | None, typer.Option(
+                      "--state", help="Member state (not for coordinators/auditors).")] = None) -> None:
     """Register a principal (id, role, member state)."""
     c = ctx_of(ctx)
     if role is Role.SYSTEM:

@@ -46,7 +46,8 @@ def results_table(state: OperationState) -> Table:
 
 def operation_panel(state: OperationState) -> Group:
     lines = [
-        f"[bold]{state.code_name}[/] ({state.operation_id})  phase [bold]{state.phase.value.upper() if state.phase else '-'}[/]"
+        f"[bold]{state.code_name}[/] ({state.operation_id})  "
+        f"phase [bold]{state.phase.value.upper() if state.phase else '-'}[/]"
         + ("  [yellow]PARKED[/]" if state.parked else ""),
         f"lead {state.lead_state}; states {', '.join(state.participating_states)}"
         + (f"; partners {', '.join(state.partners)}" if state.partners else ""),

@@ -64,7 +64,8 @@ def run_system(settings: Settings) -> None:
     upgrade(settings.store_url)
     server = start_temporal(settings)
     console.print(f"""[bold green]Liaison is running[/]
-  Temporal server  {settings.temporal_address} (namespace {settings.temporal_namespace}, data {settings.temporal_db_file})
+  Temporal server  {settings.temporal_address} (namespace {settings.temporal_namespace})
+  Temporal data    {settings.temporal_db_file} (log {settings.data_dir / "temporal.log"})
   Temporal UI      http://127.0.0.1:{settings.temporal_ui_port}
   store            {settings.store_url}
   worker           task queue {settings.task_queue}

@@ -24,7 +24,8 @@ def notices_for(state: OperationState, event: ev.Event) -> list[Notice]:
         case ev.TaskPlanned(task=task) | ev.TaskReplanned(task=task):
             return [Notice(kind="approval_requested", recipient_role=Role.APPROVER,
                            recipient_state=task.member_state,
-                           message=f"{name}: task {task.task_id} awaits your approval by {task.due:%Y-%m-%d %H:%M} UTC")]
+                           message=f"{name}: task {task.task_id} awaits your approval "
+                                   f"by {task.due:%Y-%m-%d %H:%M} UTC")]
         case ev.ApprovalReminded(task_id=task_id, member_state=state_code, due=due):
             return [Notice(kind="approval_reminder", recipient_role=Role.APPROVER, recipient_state=state_code,
                            message=f"{name}: reminder, task {task_id} is due {due:%Y-%m-%d %H:%M} UTC")]

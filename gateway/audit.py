@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of, verify_chain
+from domain.describe import describe
 from domain.state import OperationState, evolve
 from store.audit_log import AuditLog
 
@@ -22,25 +23,9 @@ class TimelineEntry(BaseModel):
     summary: str
 
 
-def summarise(record: AuditRecord) -> str:
-    payload = record.payload
-    for key in ("task", "target", "item", "action_day"):
-        if isinstance(payload.get(key), dict):
-            inner = payload[key]
-            ident = inner.get("task_id") or inner.get("target_id") or inner.get("item_id") or inner.get("action_day_id")
-            return f"{ident} {inner.get('member_state') or inner.get('name') or inner.get('summary') or ''}".strip()
-    interesting = {k: v for k, v in payload.items() if k not in ("type", "spec", "scoring", "timing", "computed", "assessment")}
-    if "computed" in payload:
-        interesting["score"] = payload["computed"]["score"]
-    if "spec" in payload:
-        interesting["code_name"] = payload["spec"]["code_name"]
-        interesting["states"] = ",".join(payload["spec"]["participating_states"])
-    return ", ".join(f"{k}={v}" for k, v in interesting.items())
-
-
 def timeline(records: list[AuditRecord]) -> list[TimelineEntry]:
     return [TimelineEntry(seq=r.seq, at=r.occurred_at, type=r.type, actor=r.actor_id, role=r.actor_role,
-                          member_state=r.member_state, justification=r.justification, summary=summarise(r))
+                          member_state=r.member_state, justification=r.justification, summary=describe(event_of(r)))
             for r in records]
 
 

@@ -17,8 +17,8 @@ from temporalio.worker import Worker
 
 from gateway.operations import OperationsGateway
 from store.db import make_engine, upgrade
-from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
 from worker import build_worker
+from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
 
 TASK_QUEUE = "liaison-tests"
 

@@ -9,10 +9,12 @@ the chain head the activity returns, then evolves the state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -157,7 +159,8 @@ class OperationWorkflow:
         if (before.phase, before.priority, before.parked) == (state.phase, state.priority, state.parked):
             return
         assert state.phase is not None
-        updates = [PHASE.value_set(state.phase.value), CODE_NAME.value_set(state.code_name),
+        updates: list[SearchAttributeUpdate[Any]] = [
+                   PHASE.value_set(state.phase.value), CODE_NAME.value_set(state.code_name),
                    LEAD_STATE.value_set(state.lead_state),
                    MEMBER_STATES.value_set(list(state.participating_states)),
                    PARKED.value_set(state.parked)]
@@ -174,11 +177,9 @@ class OperationWorkflow:
         remaining = (deadline - workflow.now()).total_seconds()
         if remaining <= 0:
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._changed or self._should_continue_as_new(),
                                           timeout=remaining)
-        except TimeoutError:
-            pass
 
     async def _run_due_commands(self) -> None:
         async with self._lock:

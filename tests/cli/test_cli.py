@@ -7,10 +7,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from typer.testing import Result
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 from domain.errors import DomainError
@@ -82,7 +81,8 @@ BAD_SPECS = {
     "incomplete.yaml": ("code_name: KORAB\nparticipating_states: [BG, EL]\ncrime_areas: [migrant_smuggling]",
                         "lead_state: Field required"),
     "unknown_state.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [XX]\n"
-                           "crime_areas: [migrant_smuggling]", "participating_states: 'XX' is not an EU member-state code"),
+                           "crime_areas: [migrant_smuggling]",
+                           "participating_states: 'XX' is not an EU member-state code"),
     "one_state.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [BG]\n"
                        "crime_areas: [migrant_smuggling]", "a cross-border operation needs at least two member states"),
     "bad_crime_area.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [EL]\ncrime_areas: [jaywalking]",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from builders import (
+from tests.unit.builders import (
     AUDITOR,
     COORDINATOR,
     HIGH,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from builders import (
+from tests.unit.builders import (
     AUDITOR,
     COORDINATOR,
     STATES,
@@ -79,9 +79,29 @@ offsets = st.sampled_from([timedelta(hours=-2), timedelta(0), timedelta(hours=6)
                            timedelta(days=3), timedelta(days=8)])
 
 
+def guided(draw: st.DrawFn, state: OperationState) -> Any | None:
+    """A command that moves the operation on from where it is, or None when there is none."""
+    if state.phase is Phase.EXECUTE:
+        missing = [s for s in state.participating_states if s not in state.results]
+        code = draw(st.sampled_from(missing))
+        return cmd.ReportResults(actor=officer(code), member_state=code, results=draw(results))
+    if state.phase is Phase.PREPARE:
+        pending = [t for t in state.tasks.values() if t.status is TaskStatus.PENDING]
+        if pending and draw(st.booleans()):
+            task = draw(st.sampled_from(pending))
+            return cmd.ApproveTask(actor=approver(task.member_state, draw(st.integers(1, 2))),
+                                   task_id=task.task_id)
+        return cmd.StartExecution(actor=SYSTEM)
+    return None
+
+
 @st.composite
-def commands(draw: st.DrawFn, now: datetime) -> Any:
+def commands(draw: st.DrawFn, now: datetime, state: OperationState) -> Any:
     """One command of any kind, mostly by the right actor, with parameters valid or not."""
+    if draw(st.integers(0, 9)) < 3:
+        command = guided(draw, state)
+        if command is not None:
+            return command
     kind = draw(st.sampled_from(WEIGHTED_KINDS))
     if draw(st.integers(0, 9)) < 8:
         actor = draw(RIGHT_ACTOR.get(kind, st.just(COORDINATOR)))
@@ -94,7 +114,7 @@ def commands(draw: st.DrawFn, now: datetime) -> Any:
     when = now + draw(offsets)
     match kind:
         case "open_operation":
-            from builders import spec
+            from tests.unit.builders import spec
             return cmd.OpenOperation(operation_id="op-again", spec=spec(), **base)
         case "add_target":
             return cmd.AddTarget(target=Target(
@@ -162,12 +182,13 @@ def runs(draw: st.DrawFn) -> tuple[OperationState, list[ev.Event], list[tuple[An
         d.schedule(start_in=timedelta(days=1))
     state, emitted, log = d.state, list(d.events), []
     now = d.now
-    for _ in range(draw(st.integers(1, 30))):
+    for _ in range(draw(st.integers(1, 25))):
         now += draw(st.sampled_from([timedelta(seconds=1), timedelta(minutes=30), timedelta(hours=5),
                                      timedelta(days=1), timedelta(days=3)]))
         zone = draw(ZONES)
-        command = draw(commands(now)).model_copy(update={"issued_at": now.astimezone(zone)})
-        before = state.model_copy(deep=True)
+        command = draw(commands(now, state)).model_copy(update={"issued_at": now.astimezone(zone)})
+        # nested models are frozen; the dicts are the only parts decide could mutate
+        before = state.model_copy(update={"tasks": dict(state.tasks), "results": dict(state.results)})
         try:
             produced = decide(state, command)
         except DomainError:
@@ -205,6 +226,12 @@ def test_replay_of_emitted_events_equals_the_live_state(
             assert not replay.phase.is_terminal
         replay = after
     assert replay == state
+    # nothing follows a terminal event
+    terminal_at = next((i for i, e in enumerate(emitted)
+                        if isinstance(e, ev.OperationClosed | ev.OperationCancelled)), None)
+    if terminal_at is not None:
+        assert terminal_at == len(emitted) - 1, "an event followed the terminal one"
+        assert state.phase is not None and state.phase.is_terminal
     # invariants of the folded state
     for task in state.tasks.values():
         assert len(set(task.approvals)) == len(task.approvals)
@@ -219,19 +246,7 @@ def test_replay_of_emitted_events_equals_the_live_state(
             or state.priority_overridden
 
 
-@SETTINGS
-@given(runs())
-def test_terminal_operations_refuse_everything(
-        run: tuple[OperationState, list[ev.Event], list[tuple[Any, bool]]]) -> None:
-    state, emitted, log = run
-    terminal_at = next((i for i, e in enumerate(emitted)
-                        if isinstance(e, ev.OperationClosed | ev.OperationCancelled)), None)
-    if terminal_at is not None:
-        assert terminal_at == len(emitted) - 1, "an event followed the terminal one"
-        assert state.phase is not None and state.phase.is_terminal
-
-
-@SETTINGS
+@settings(SETTINGS, max_examples=75)
 @given(runs(), st.sampled_from(["op-1", "operation/ΒΓ-ελ"]))
 def test_events_round_trip_through_audit_records(
         run: tuple[OperationState, list[ev.Event], list[tuple[Any, bool]]], stream: str) -> None:
@@ -275,7 +290,7 @@ def test_random_runs_reach_every_phase() -> None:
     """A guard on the generator itself: across examples, runs reach the later phases."""
     seen: set[Phase] = set()
 
-    @settings(max_examples=150, deadline=None, database=None,
+    @settings(max_examples=80, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(runs())
     def collect(run: tuple[OperationState, list[ev.Event], list[tuple[Any, bool]]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,8 +114,10 @@ def op_assessment():  # type: ignore[no-untyped-def]
 async def test_cancellation_from_each_phase(phase: Phase, gateway: OperationsGateway, operation_id: str,
                                             session_engine: Engine, temporal_client: Client) -> None:
     op = Scenario(gateway, operation_id)
-    await {Phase.IDENTIFY: op.open, Phase.PRIORITISE: op.to_prioritise,
-           Phase.PREPARE: op.to_prepare, Phase.EXECUTE: op.to_execute}[phase]()
+    drive: dict[Phase, Callable[[], Awaitable[object]]] = {
+        Phase.IDENTIFY: op.open, Phase.PRIORITISE: op.to_prioritise,
+        Phase.PREPARE: op.to_prepare, Phase.EXECUTE: op.to_execute}
+    await drive[phase]()
     assert (await gateway.state(operation_id)).phase is phase
 
     with pytest.raises(DomainError, match="cancelling an operation needs a reason"):
