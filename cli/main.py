@@ -12,7 +12,7 @@ from cli import render
 from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when, run
 from domain import commands as cmd
 from domain.actors import Role
-from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, TaskKind
+from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
 from domain.reference import member_state as member_state_code
 from gateway.audit import replay, timeline, verify
@@ -254,16 +254,22 @@ def list_operations(ctx: typer.Context,
 
 @task_app.command("pending")
 @handle_errors
-def pending(ctx: typer.Context, operation_id: OperationId) -> None:
-    """Tasks of your member state that await approval."""
+def pending(ctx: typer.Context,
+            operation_id: Annotated[str | None, typer.Argument(help="One operation; all when omitted.")] = None,
+            ) -> None:
+    """Tasks that await approval: an approver sees its own member state's, a coordinator all."""
     c = ctx_of(ctx)
     actor = c.actor(Role.APPROVER, Role.COORDINATOR)
+    member_state = actor.member_state if actor.role is Role.APPROVER else None
 
-    async def go():  # type: ignore[no-untyped-def]
-        return await (await c.gateway()).pending_tasks(operation_id, actor.member_state
-                                                       if actor.role is Role.APPROVER else None)
+    async def go() -> list[tuple[str, Task]]:
+        gateway = await c.gateway()
+        if operation_id is None:
+            return await gateway.inbox(member_state)
+        return [(operation_id, t) for t in await gateway.pending_tasks(operation_id, member_state)]
 
-    console.print(render.tasks_table(run(go()), f"Pending tasks of {operation_id}"))
+    inbox = run(go())
+    console.print(render.inbox_table(inbox, f"Pending tasks{' of ' + member_state if member_state else ''}"))
 
 
 @task_app.command("approve")

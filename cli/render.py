@@ -28,6 +28,18 @@ def tasks_table(tasks: list[Task], title: str = "Tasks") -> Table:
     return table
 
 
+def inbox_table(inbox: list[tuple[str, Task]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("operation", "task", "state", "kind", "description", "due (UTC)", "4-eyes", "approvals"):
+        table.add_column(column)
+    for operation_id, t in inbox:
+        table.add_row(operation_id, t.task_id, t.member_state, t.kind.value, t.description, _when(t.due),
+                      "yes" if t.four_eyes else "", f"{len(t.approvals)}/{t.approvals_needed}")
+    if not inbox:
+        table.caption = "nothing awaits approval"
+    return table
+
+
 def results_table(state: OperationState) -> Table:
     table = Table(title="Results", title_justify="left")
     for column in ("state", "arrests", "searches", "seizures", "assets frozen (EUR)", "victims safeguarded"):

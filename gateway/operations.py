@@ -139,6 +139,15 @@ class OperationsGateway:
         handle = self._client.get_workflow_handle(operation_id)
         return await handle.query(OperationWorkflow.pending_tasks, member_state)
 
+    async def inbox(self, member_state: str | None) -> list[tuple[str, Task]]:
+        """Pending tasks across every operation in PREPARE (of one member state, or all)."""
+        rows = await self.list(phase=Phase.PREPARE, member_state=member_state)
+        pending = []
+        for row in rows:
+            for task in await self.pending_tasks(row.operation_id, member_state):
+                pending.append((row.operation_id, task))
+        return sorted(pending, key=lambda item: item[1].due)
+
     async def history_length(self, operation_id: str) -> int:
         history = await self._client.get_workflow_handle(operation_id).fetch_history()
         return len(history.events)

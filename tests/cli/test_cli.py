@@ -154,9 +154,21 @@ async def test_same_approver_twice_on_four_eyes(cli: Cli, in_prepare: str, gatew
     assert "needs two different approvers of BG; ap-bg-1 has already approved it" in again.output
     assert await gateway.history_length(in_prepare) == history_before
     pending = await cli("task", "pending", in_prepare, actor="ap-bg-2")
-    assert "TK1" in pending.output
+    assert "TK1" in pending.output and "1/2" in pending.output
+    inbox = await _inbox_eventually(cli, in_prepare)
+    assert "arrest Petrov" in inbox
     assert (await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-2")).exit_code == 0
     assert "task_approved" in [r.type for r in AuditLog(session_engine).read(in_prepare)]
+
+
+async def _inbox_eventually(cli: Cli, operation_id: str) -> str:
+    """The inbox spans operations through visibility, which is eventually consistent."""
+    for _ in range(50):
+        output = (await cli("task", "pending", actor="ap-bg-2")).output
+        if operation_id in output:
+            return output
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{operation_id} never appeared in the BG approver's inbox")
 
 
 async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
