@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.workflow import SandboxImportNotificationPolicy
 
 from activities.audit import StoreActivities
 from logging_setup import configure_logging
@@ -27,10 +29,16 @@ async def connect(settings: Settings) -> Client:
                                 data_converter=pydantic_data_converter)
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str) -> Worker:
+def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False) -> Worker:
+    """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
     activities = StoreActivities(AuditLog(engine), Notifications(engine))
+    restrictions = SandboxRestrictions.default
+    if strict_sandbox:
+        restrictions = restrictions.with_import_notification_policy(
+            SandboxImportNotificationPolicy.RAISE_ON_UNINTENTIONAL_PASSTHROUGH)
     return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow],
-                  activities=[activities.append_events, activities.notify])
+                  activities=[activities.append_events, activities.notify],
+                  workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions))
 
 
 async def run_worker(settings: Settings) -> None:

@@ -63,7 +63,7 @@ async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 
 @pytest.fixture(scope="session")
 async def running_worker(temporal_client: Client, session_engine: Engine) -> AsyncIterator[Worker]:
-    worker = build_worker(temporal_client, session_engine, TASK_QUEUE)
+    worker = build_worker(temporal_client, session_engine, TASK_QUEUE, strict_sandbox=True)
     async with worker:
         yield worker
 

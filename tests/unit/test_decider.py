@@ -6,21 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.unit.builders import (
-    AUDITOR,
-    COORDINATOR,
-    HIGH,
-    LOW,
-    OPERATION_ID,
-    STATES,
-    TIMING,
-    Driver,
-    approver,
-    driven_to,
-    officer,
-    spec,
-    stamped,
-)
 
 from domain import commands as cmd
 from domain import events as ev
@@ -39,6 +24,21 @@ from domain.model import (
 )
 from domain.prioritisation import ScoringPolicy, score
 from domain.state import OperationState, fold
+from tests.unit.builders import (
+    AUDITOR,
+    COORDINATOR,
+    HIGH,
+    LOW,
+    OPERATION_ID,
+    STATES,
+    TIMING,
+    Driver,
+    approver,
+    driven_to,
+    officer,
+    spec,
+    stamped,
+)
 
 
 def refused(d: Driver, command: Any, error: type[DomainError] = DomainError,

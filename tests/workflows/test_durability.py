@@ -23,7 +23,7 @@ async def test_reminder_fires_after_worker_restart(temporal_client: Client, sess
                                                    operation_id: str) -> None:
     gateway = OperationsGateway(temporal_client, QUEUE)
     op = Scenario(gateway, operation_id)
-    async with build_worker(temporal_client, session_engine, QUEUE):
+    async with build_worker(temporal_client, session_engine, QUEUE, strict_sandbox=True):
         await op.to_prepare()
         await op.send(cmd.PlanTask(actor=COORDINATOR, member_state="EL", task_kind=TaskKind.SEARCH,
                                    description="search", due=later(3.5)))
