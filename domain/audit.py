@@ -120,7 +120,7 @@ def verify_chain(records: Iterable[AuditRecord], expected_head: ChainHead | None
             findings.append(ChainFinding(stream_id=stream_id, seq=record.seq,
                                          problem="hash does not match the event's content"))
         prev_hash, expected_seq = record.hash, record.seq + 1
-    if expected_head is not None and expected_head.seq > 0:
+    if expected_head is not None and (expected_head.seq > 0 or expected_seq > 1):
         last = ChainHead(seq=expected_seq - 1, hash=prev_hash)
         if last != expected_head:
             findings.append(ChainFinding(

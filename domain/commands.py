@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
 from domain.model import Intelligence, OperationSpec, Place, Results, Target, TaskKind
@@ -18,7 +17,7 @@ class CommandBase(BaseModel):
 
     actor: Actor
     justification: str = ""
-    issued_at: datetime | None = None
+    issued_at: AwareDatetime | None = None
 
 
 class OpenOperation(CommandBase):
@@ -56,7 +55,7 @@ class PlanTask(CommandBase):
     member_state: str
     task_kind: TaskKind
     description: str = Field(min_length=1)
-    due: datetime
+    due: AwareDatetime
     four_eyes: bool = False
 
 
@@ -74,7 +73,7 @@ class ReplanTask(CommandBase):
     kind: Literal["replan_task"] = "replan_task"
     task_id: str
     description: str | None = None
-    due: datetime | None = None
+    due: AwareDatetime | None = None
     four_eyes: bool | None = None
 
 
@@ -85,8 +84,8 @@ class DropTask(CommandBase):
 
 class ScheduleActionDay(CommandBase):
     kind: Literal["schedule_action_day"] = "schedule_action_day"
-    start: datetime
-    end: datetime
+    start: AwareDatetime
+    end: AwareDatetime
     places: tuple[Place, ...] = Field(min_length=1)
 
 

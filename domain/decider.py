@@ -27,7 +27,7 @@ from domain.model import (
     TaskStatus,
 )
 from domain.prioritisation import score
-from domain.reference import member_state, partner
+from domain.reference import canonical_code, member_state, partner
 from domain.rules import authorise, require_participant, require_state_of
 from domain.state import OperationState, evolve
 
@@ -88,8 +88,7 @@ def _normalise_states(spec: OperationSpec) -> tuple[str, tuple[str, ...], tuple[
 
 
 def _contributor(code: str, default: str, contributors: tuple[str, ...], field: str) -> str:
-    contributor = (code or default).strip().upper()
-    contributor = "EL" if contributor == "GR" else contributor
+    contributor = canonical_code(code or default)
     if contributor not in contributors:
         raise InvalidInput(field, code, f"{field}: {code!r} does not take part in the operation "
                            f"(participants: {', '.join(contributors)})")
@@ -148,7 +147,7 @@ def _own_contribution(state: OperationState, actor: Actor, code: str, field: str
     if actor.role is Role.LIAISON_OFFICER:
         require_participant(actor, state, f"contribute to operation {state.operation_id}")
         assert actor.member_state is not None
-        if code and code.upper() != actor.member_state:
+        if code and canonical_code(code) != actor.member_state:
             raise NotAuthorised(f"{actor.describe()} may contribute only for {actor.member_state}, "
                                 f"not for {code}")
         return actor.member_state
@@ -217,11 +216,16 @@ def _task(state: OperationState, task_id: str) -> Task:
     return task
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _require_task_status(task: Task, action: str, *statuses: TaskStatus) -> None:
     if task.status not in statuses:
         allowed = " or ".join(s.value for s in statuses)
         raise DomainError("wrong_task_status", f"task {task.task_id} is {task.status.value}; "
-                          f"only a {allowed} task can be {action}", field="task_id", value=task.task_id)
+                          f"only {_article(allowed)} {allowed} task can be {action}", field="task_id",
+                          value=task.task_id)
 
 
 def _plan_task(state: OperationState, c: cmd.PlanTask) -> list[ev.Event]:
@@ -265,7 +269,7 @@ def _reject(state: OperationState, c: cmd.RejectTask) -> list[ev.Event]:
 def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
-    _require_task_status(task, "re-planned", TaskStatus.REJECTED, TaskStatus.PENDING)
+    _require_task_status(task, "re-planned", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
     assert c.issued_at is not None
     due = c.due or task.due
     _require_future("due", due, c.issued_at)
@@ -280,7 +284,7 @@ def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
 def _drop(state: OperationState, c: cmd.DropTask) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
-    _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING)
+    _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
     _require_justification(c, "dropping a task needs a reason")
     return [ev.TaskDropped(task_id=task.task_id, **_meta(c))]
 

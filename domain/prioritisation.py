@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 IMPACT = "impact"
 CAPABILITY = "capability"
@@ -70,6 +70,23 @@ class ScoringPolicy(BaseModel):
         "corruption": 1.5, "legal_business_misuse": 1.0, "countermeasures": 1.0, "years_active": 0.5,
     })
     threshold: float = Field(default=40.0, ge=0, le=100)
+
+    @field_validator("weights")
+    @classmethod
+    def _every_criterion_weighted(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(CRITERIA))
+        if unknown:
+            raise ValueError(f"unknown criteria {unknown}; the criteria are {sorted(CRITERIA)}")
+        missing = sorted(set(CRITERIA) - set(weights))
+        if missing:
+            raise ValueError(f"no weight for {missing}; every criterion needs one (0 to ignore it)")
+        negative = sorted(name for name, weight in weights.items() if weight < 0)
+        if negative:
+            raise ValueError(f"negative weights for {negative}; weights must be 0 or more")
+        for group in (IMPACT, CAPABILITY):
+            if not any(weights[name] > 0 for name, (g, _) in CRITERIA.items() if g == group):
+                raise ValueError(f"every {group} criterion has weight 0; at least one must count")
+        return weights
 
 
 class CriterionScore(BaseModel):

@@ -16,6 +16,12 @@ _ISO_CODES: frozenset[str] = frozenset(ISO_COUNTRIES)
 _NAMES = ISO_COUNTRIES | {"EL": "Greece"}
 
 
+def canonical_code(code: str) -> str:
+    """Upper-cased and trimmed, with the EU's "EL" for Greece in place of ISO's "GR"."""
+    cleaned = code.strip().upper()
+    return _ALIASES.get(cleaned, cleaned)
+
+
 def country_name(code: str) -> str:
     return _NAMES.get(code, code)
 
@@ -31,7 +37,7 @@ def _close_matches(code: str, candidates: frozenset[str]) -> str:
 
 def member_state(code: str, field: str = "member_state") -> str:
     """Canonical EU member-state code, or InvalidInput naming the field and close matches."""
-    canonical = _ALIASES.get(code.strip().upper(), code.strip().upper())
+    canonical = canonical_code(code)
     if canonical in EU_MEMBER_STATES:
         return canonical
     message = f"{field}: {code!r} is not an EU member-state code."
@@ -42,10 +48,10 @@ def member_state(code: str, field: str = "member_state") -> str:
 
 def partner(code: str, field: str = "partners") -> str:
     """Canonical operational-partner code: any ISO 3166-1 country outside the EU."""
-    canonical = _ALIASES.get(code.strip().upper(), code.strip().upper())
+    canonical = canonical_code(code)
     if canonical in EU_MEMBER_STATES:
         raise InvalidInput(field, code, f"{field}: {code!r} is an EU member state, not an operational partner.")
     if canonical in _ISO_CODES:
         return canonical
     raise InvalidInput(field, code, f"{field}: {code!r} is not an ISO 3166-1 alpha-2 country code."
-                       + _close_matches(canonical, _ISO_CODES - EU_MEMBER_STATES))
+                       + _close_matches(canonical, _ISO_CODES - EU_MEMBER_STATES - set(_ALIASES)))

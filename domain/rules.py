@@ -15,9 +15,10 @@ SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_executio
 
 def require_role(actor: Actor, command_kind: str, *roles: Role) -> None:
     if actor.role not in roles:
-        allowed = " or ".join(r.value for r in roles)
+        allowed = " or ".join(r.value.replace("_", " ") for r in roles)
+        article = "an" if allowed[:1] in "aeiou" else "a"
         raise NotAuthorised(f"{actor.describe()} may not {command_kind.replace('_', ' ')}: "
-                            f"only a {allowed} may.")
+                            f"only {article} {allowed} may.")
 
 
 def require_state_of(actor: Actor, member_state: str, what: str) -> None:

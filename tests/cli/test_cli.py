@@ -117,7 +117,7 @@ async def in_prepare(cli: Cli, operation_id: str) -> str:
 
 REFUSALS = [
     (("task", "approve", "{op}", "TK1"), "ap-el-1", "belongs to BG, and only BG's own officers may act on it"),
-    (("task", "approve", "{op}", "TK1"), "coord-1", "only a approver may"),
+    (("task", "approve", "{op}", "TK1"), "coord-1", "only an approver may"),
     (("operation", "plan-task", "{op}", "--state", "EL", "--kind", "search", "--description", "x",
       "--due", "2020-01-01T00:00Z"), "coord-1", "due: 2020-01-01T00:00:00+00:00 is not in the future"),
     (("operation", "plan-task", "{op}", "--state", "XX", "--kind", "search", "--description", "x",

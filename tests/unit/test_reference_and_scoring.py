@@ -91,8 +91,6 @@ def test_unknown_partner_code_suggests_close_matches() -> None:
     assert not any(f"{eu} (" in message for eu in EU_MEMBER_STATES), "suggested an EU state as partner"
 
 
-@pytest.mark.xfail(strict=True, reason="domain bug: partner suggestions include GR (Greece), an EU "
-                   "member state that partner() itself refuses")
 def test_partner_suggestions_never_name_an_eu_member_state() -> None:
     with pytest.raises(InvalidInput) as caught:
         partner("Greece")
