@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"
     actor: str = ""
+    purpose: str = ""
     audit_append_local_activity: bool = True
 
     reminder_before_due: timedelta = timedelta(days=1)

@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 
 from cli import render
+from cli.audit import audit_app, history_app
 from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when, run
 from domain import commands as cmd
 from domain.actors import Role
 from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
 from domain.reference import member_state as member_state_code
-from gateway.audit import replay, timeline, verify
+from gateway.audit import timeline
 from store.audit_log import AuditLog
 from store.principals import Principal, Principals
 
@@ -24,12 +25,12 @@ app = typer.Typer(help="Liaison: cross-border operations, event-sourced on Tempo
 operation_app = typer.Typer(help="Coordinators: open and steer operations.", no_args_is_help=True)
 task_app = typer.Typer(help="Approvers: pending tasks, approve, reject.", no_args_is_help=True)
 results_app = typer.Typer(help="Liaison officers: report action-day results.", no_args_is_help=True)
-audit_app = typer.Typer(help="Auditors: replay and verify the audit log.", no_args_is_help=True)
 principal_app = typer.Typer(help="Register the people who act.", no_args_is_help=True)
 app.add_typer(operation_app, name="operation")
 app.add_typer(task_app, name="task")
 app.add_typer(results_app, name="results")
 app.add_typer(audit_app, name="audit")
+app.add_typer(history_app, name="history")
 app.add_typer(principal_app, name="principal")
 
 Justification = Annotated[str, typer.Option("--justification", "-j", help="Why (recorded in the audit log).")]
@@ -39,10 +40,12 @@ OperationId = Annotated[str, typer.Argument(help="Operation id (the workflow id)
 @app.callback()
 def main(ctx: typer.Context,
          actor: Annotated[str | None, typer.Option("--as", help="Acting principal id (or LIAISON_ACTOR).")] = None,
+         purpose: Annotated[str | None, typer.Option(
+             "--purpose", help="Why you read operation data; logged (or LIAISON_PURPOSE).")] = None,
          ) -> None:
     from logging_setup import configure_logging
 
-    ctx.obj = Context(actor)
+    ctx.obj = Context(actor, purpose)
     configure_logging(ctx.obj.settings.log_format, "WARNING")
 
 
@@ -217,7 +220,7 @@ async def _state(c: Context, operation_id: str):  # type: ignore[no-untyped-def]
 def show(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's current state."""
     c = ctx_of(ctx)
-    c.actor()
+    c.consult("operation show", operation_id)
     console.print(render.operation_panel(run(_state(c, operation_id))))
 
 
@@ -226,7 +229,7 @@ def show(ctx: typer.Context, operation_id: OperationId) -> None:
 def show_timeline(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's timeline from the audit log."""
     c = ctx_of(ctx)
-    c.actor()
+    c.consult("operation timeline", operation_id)
     records = AuditLog(c.engine).read(operation_id)
     if not records:
         fail(f"operation {operation_id} has no events in the audit log")
@@ -242,7 +245,7 @@ def list_operations(ctx: typer.Context,
                     parked: Annotated[bool | None, typer.Option("--parked/--not-parked")] = None) -> None:
     """List operations by phase, member state or priority (Temporal visibility)."""
     c = ctx_of(ctx)
-    c.actor()
+    c.consult("operation list")
 
     async def go():  # type: ignore[no-untyped-def]
         return await (await c.gateway()).list(phase, state, min_priority, parked)
@@ -259,7 +262,7 @@ def pending(ctx: typer.Context,
             ) -> None:
     """Tasks that await approval: an approver sees its own member state's, a coordinator all."""
     c = ctx_of(ctx)
-    actor = c.actor(Role.APPROVER, Role.COORDINATOR)
+    actor = c.consult("task pending", operation_id, Role.APPROVER, Role.COORDINATOR)
     member_state = actor.member_state if actor.role is Role.APPROVER else None
 
     async def go() -> list[tuple[str, Task]]:
@@ -304,50 +307,6 @@ def report(ctx: typer.Context, operation_id: OperationId,
                       assets_frozen_eur=assets_frozen_eur, victims_safeguarded=victims_safeguarded)
     _send(c, operation_id, cmd.ReportResults(actor=actor, member_state=state or actor.member_state or "",
                                              results=results, justification=justification))
-
-
-# --- audit ---------------------------------------------------------------------------------------
-
-@audit_app.command("replay")
-@handle_errors
-def audit_replay(ctx: typer.Context, operation_id: OperationId,
-                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Rebuild the state from the audit log with the workflow's own decider; print the timeline."""
-    c = ctx_of(ctx)
-    c.actor()
-    records = AuditLog(c.engine).read(operation_id)
-    if not records:
-        fail(f"operation {operation_id} has no events in the audit log")
-    state = replay(records)
-    if as_json:
-        import json
-
-        entries = [e.model_dump(mode="json") for e in timeline(records)]
-        console.print_json(json.dumps({"state": state.model_dump(mode="json"), "timeline": entries}))
-        return
-    console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id} (replayed)"))
-    console.print(render.operation_panel(state))
-
-
-@audit_app.command("verify")
-@handle_errors
-def audit_verify(ctx: typer.Context, operation_id: OperationId) -> None:
-    """Check the chain and cross-check its head against the head the workflow recorded."""
-    c = ctx_of(ctx)
-    c.actor()
-
-    async def witness():  # type: ignore[no-untyped-def]
-        gateway = await c.gateway()
-        return await gateway.chain_head(operation_id)
-
-    result = verify(AuditLog(c.engine), operation_id, run(witness()))
-    if result.intact:
-        console.print(f"[green]intact[/] {operation_id}: {result.events} events, chain head "
-                      f"#{result.store_head.seq} {result.store_head.hash[:16]}… matches the workflow's")
-        return
-    for finding in result.findings:
-        console.print(f"[red]finding[/] {finding}", highlight=False)
-    raise SystemExit(1)
 
 
 # --- principals ----------------------------------------------------------------------------------

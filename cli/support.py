@@ -22,6 +22,7 @@ from domain.actors import Actor, Role
 from domain.errors import DomainError
 from gateway.operations import OperationsGateway
 from settings import Settings, get_settings
+from store.consultations import Consultations
 from store.db import make_engine
 from store.principals import Principals
 
@@ -57,6 +58,8 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
         except DomainError as error:
             errors.print(f"[bold red]refused:[/] {error.message}", highlight=False)
         except ValidationError as error:
@@ -115,9 +118,10 @@ def load_model(path: Path, model: type[M]) -> M:
 class Context:
     """What every command needs, built on demand so `--help` never touches a server."""
 
-    def __init__(self, actor_id: str | None) -> None:
+    def __init__(self, actor_id: str | None, purpose: str | None = None) -> None:
         self.settings: Settings = get_settings()
         self._actor_id = actor_id or self.settings.actor
+        self._purpose = purpose or self.settings.purpose
         self._engine: Engine | None = None
 
     @property
@@ -136,6 +140,15 @@ class Context:
         if roles and actor.role not in roles:
             fail(f"{actor.describe()} cannot use this command; it is for a "
                  + " or ".join(r.value for r in roles))
+        return actor
+
+    def consult(self, action: str, operation_id: str | None = None, *roles: Role) -> Actor:
+        """The reading principal, after logging the read with its purpose (LED art. 25)."""
+        actor = self.actor(*roles)
+        if not self._purpose.strip():
+            fail("reading operation data needs a purpose, which is logged: pass --purpose \"...\" "
+                 "(before the command) or set LIAISON_PURPOSE")
+        Consultations(self.engine).record(actor, action, self._purpose.strip(), operation_id)
         return actor
 
     async def gateway(self) -> OperationsGateway:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of, verify_chain
+from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of
 from domain.describe import describe
 from domain.state import OperationState, evolve
+from domain.verification import verify_stream
 from store.audit_log import AuditLog
 
 
@@ -23,24 +25,30 @@ class TimelineEntry(BaseModel):
     summary: str
 
 
-def timeline(records: list[AuditRecord]) -> list[TimelineEntry]:
+def timeline(records: Sequence[AuditRecord]) -> list[TimelineEntry]:
     return [TimelineEntry(seq=r.seq, at=r.occurred_at, type=r.type, actor=r.actor_id, role=r.actor_role,
                           member_state=r.member_state, justification=r.justification, summary=describe(event_of(r)))
             for r in records]
 
 
-def replay(records: list[AuditRecord]) -> OperationState:
+def replay(records: Sequence[AuditRecord]) -> OperationState:
     state = OperationState()
     for record in records:
         state = evolve(state, event_of(record))
     return state
 
 
+def records_until(records: Sequence[AuditRecord], at: datetime | None = None,
+                  seq: int | None = None) -> list[AuditRecord]:
+    """The prefix of a stream up to a moment (inclusive) or a sequence number (inclusive)."""
+    return [r for r in records if (seq is None or r.seq <= seq) and (at is None or r.occurred_at <= at)]
+
+
 class Verification(BaseModel):
     operation_id: str
     events: int
     store_head: ChainHead
-    witness_head: ChainHead | None
+    witnesses: int
     findings: list[ChainFinding]
 
     @property
@@ -48,12 +56,16 @@ class Verification(BaseModel):
         return not self.findings
 
 
-def verify(audit_log: AuditLog, operation_id: str, witness: ChainHead | None) -> Verification:
-    records = audit_log.read(operation_id)
-    findings = verify_chain(records, witness)
-    if not records and witness is not None and witness.seq > 0:
-        findings.append(ChainFinding(stream_id=operation_id, seq=0,
-                                     problem=f"the log holds no events; the workflow recorded #{witness.seq}"))
+def verify_records(operation_id: str, records: Sequence[AuditRecord],
+                   witnesses: Sequence[ChainHead]) -> Verification:
+    findings = verify_stream(operation_id, records, witnesses)
     head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
     return Verification(operation_id=operation_id, events=len(records), store_head=head,
-                        witness_head=witness, findings=findings)
+                        witnesses=len(witnesses), findings=findings)
+
+
+def verify(audit_log: AuditLog, operation_id: str, witnesses: Sequence[ChainHead] | ChainHead | None) -> Verification:
+    """Check a stream's chain and cross-check it against the heads the workflow recorded."""
+    if isinstance(witnesses, ChainHead):
+        witnesses = [witnesses]
+    return verify_records(operation_id, audit_log.read(operation_id), witnesses or [])

@@ -66,6 +66,10 @@ class OperationsGateway:
         self._append_local = append_as_local_activity
         self._continue_as_new_after = continue_as_new_after_events
 
+    @property
+    def client(self) -> Client:
+        return self._client
+
     async def open(self, command: OpenOperation) -> OperationState:
         """Pre-checks the command with the decider so a refused spec never starts a workflow."""
         decide(OperationState(), command.model_copy(update={"issued_at": datetime.now(UTC)}))

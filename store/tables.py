@@ -5,8 +5,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -60,4 +63,80 @@ notifications = Table(
     Column("recipient_state", String(8), nullable=True),
     Column("message", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- deconfliction index (store/index.py) --------------------------------------------------------
+# Rows are released (flag), never deleted, when an operation ends. In privacy mode `key` holds HMAC
+# digests and the persons' `names` and `date_of_birth` are NULL.
+
+deconfliction_identifiers = Table(
+    "deconfliction_identifiers", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("operation_id", String(120), nullable=False),
+    Column("member_state", String(8), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("key", String(200), nullable=False, index=True),
+    Column("released", Boolean, nullable=False, default=False),
+    UniqueConstraint("operation_id", "key"),
+)
+
+deconfliction_persons = Table(
+    "deconfliction_persons", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("operation_id", String(120), nullable=False),
+    Column("member_state", String(8), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("names", Text, nullable=True),  # "given|surname;given|surname" variants; NULL in privacy mode
+    Column("date_of_birth", String(10), nullable=True),  # NULL in privacy mode
+    Column("released", Boolean, nullable=False, default=False),
+    UniqueConstraint("operation_id", "fingerprint"),
+)
+
+deconfliction_person_keys = Table(
+    "deconfliction_person_keys", metadata,
+    Column("key", String(80), primary_key=True),  # blocking key, or digest in privacy mode
+    Column("person_id", BigInteger().with_variant(Integer, "sqlite"),
+           ForeignKey("deconfliction_persons.id", ondelete="CASCADE"), primary_key=True),
+)
+
+deconfliction_windows = Table(
+    "deconfliction_windows", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("operation_id", String(120), nullable=False),
+    Column("member_state", String(8), nullable=False),
+    Column("ref", String(120), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("latitude", Float, nullable=False, index=True),
+    Column("longitude", Float, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("released", Boolean, nullable=False, default=False),
+    UniqueConstraint("operation_id", "fingerprint"),
+)
+
+# Signed RFC 6962 checkpoints over the global audit log (position order).
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("log_size", BigInteger, nullable=False),
+    Column("root_hex", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature_hex", String(128), nullable=False),
+    UniqueConstraint("log_size", "key_id"),
+)
+
+# Consultation log: every read of operation data by a person (LED art. 25).
+consultations = Table(
+    "consultations", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(120), nullable=False, index=True),
+    Column("actor_role", String(32), nullable=False),
+    Column("member_state", String(8), nullable=True),
+    Column("operation_id", String(120), nullable=True, index=True),
+    Column("action", String(64), nullable=False),
+    Column("justification", Text, nullable=False),
 )

@@ -8,49 +8,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner, Result
 
-from cli.main import app
 from domain.errors import DomainError
 from gateway.operations import OperationsGateway
-from settings import get_settings
 from store.audit_log import AuditLog
-from tests.conftest import TASK_QUEUE
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PRINCIPALS = [("coord-1", "coordinator", None), ("ap-bg-1", "approver", "BG"), ("ap-bg-2", "approver", "BG"),
-              ("ap-el-1", "approver", "EL"), ("lo-bg", "liaison_officer", "BG")]
-
-
-class Cli:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.runner = CliRunner()
-
-    async def __call__(self, *args: str, actor: str | None = "coord-1") -> Result:
-        """Run in a thread: the session's worker lives on the test event loop, which must keep running."""
-        argv = (["--as", actor] if actor else []) + list(args)
-
-        def invoke() -> Result:
-            get_settings.cache_clear()
-            return self.runner.invoke(app, argv, env=self.env)
-
-        result = await asyncio.to_thread(invoke)
-        get_settings.cache_clear()
-        return result
-
-
-@pytest.fixture(scope="module")
-async def cli(temporal_env: WorkflowEnvironment, session_store_url: str, running_worker: object) -> Cli:
-    runner = Cli({"LIAISON_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
-                  "LIAISON_DATABASE_URL": session_store_url, "LIAISON_TASK_QUEUE": TASK_QUEUE,
-                  "LIAISON_REMINDER_BEFORE_DUE": "PT2S", "COLUMNS": "200"})
-    for pid, role, state in PRINCIPALS:
-        if not (await runner("principal", "list", actor=None)).output.count(pid):
-            args = ["principal", "add", pid, "--role", role] + (["--state", state] if state else [])
-            assert (await runner(*args, actor=None)).exit_code == 0
-    return runner
+from tests.cli.conftest import EXAMPLES, Cli
 
 
 async def _absent(gateway: OperationsGateway, engine: Engine, operation_id: str) -> None:
@@ -72,7 +34,7 @@ async def test_open_show_and_list_from_the_example_spec(cli: Cli, operation_id: 
     replayed = await cli("audit", "replay", operation_id)
     assert replayed.exit_code == 0 and "PRIORITISE" in replayed.output
     verified = await cli("audit", "verify", operation_id)
-    assert verified.exit_code == 0 and "intact" in verified.output
+    assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 
 
 BAD_SPECS = {

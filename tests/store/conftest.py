@@ -20,6 +20,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store' / 'liaison.db'}"
         return
+    yield from _scratch_postgres()
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """A migrated scratch PostgreSQL database, for what only PostgreSQL has."""
+    for url in _scratch_postgres():
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _scratch_postgres() -> Iterator[str]:
     name = f"liaison_t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:

@@ -1,0 +1,179 @@
+"""Auditors: replay to any point, verify integrity (live or offline), export bundles, replay
+Temporal histories, and read the consultation log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from cli import render
+from cli.support import Context, console, ctx_of, fail, handle_errors, parse_when, run
+from domain.actors import Role
+from gateway.audit import Verification, records_until, replay, timeline, verify_records
+from gateway.bundle import export_bundle, verify_bundle
+from gateway.history import histories_from_server, load_histories
+from gateway.history import replay as replay_histories
+from gateway.witness import histories, witnessed_heads
+from store.audit_log import AuditLog
+from store.consultations import Consultations
+
+audit_app = typer.Typer(help="Auditors: replay, verify, export, consultation log.", no_args_is_help=True)
+history_app = typer.Typer(help="Replay Temporal histories against the current workflow code.",
+                          no_args_is_help=True)
+AUDITOR = (Role.AUDITOR, Role.COORDINATOR)
+
+
+@audit_app.command("replay")
+@handle_errors
+def audit_replay(ctx: typer.Context, operation_id: str,
+                 at: Annotated[str | None, typer.Option(help="State as of this time (ISO 8601).")] = None,
+                 seq: Annotated[int | None, typer.Option(help="State as of this sequence number.")] = None,
+                 output: Annotated[str, typer.Option("--format", help="table or json.")] = "table") -> None:
+    """Rebuild an operation's state from the audit log, at any point, with the workflow's own decider."""
+    c = ctx_of(ctx)
+    c.consult("audit replay", operation_id, *AUDITOR)
+    records = AuditLog(c.engine).read(operation_id)
+    if not records:
+        fail(f"operation {operation_id} has no events in the audit log")
+    moment = parse_when(at, "--at") if at else None
+    prefix = records_until(records, at=moment, seq=seq)
+    if not prefix:
+        fail(f"operation {operation_id} had no events yet at that point (first: #1 at {records[0].occurred_at})")
+    state, entries = replay(prefix), timeline(prefix)
+    if output == "json":
+        document = {"operation_id": operation_id, "as_of_seq": prefix[-1].seq,
+                    "state": state.model_dump(mode="json"), "timeline": [e.model_dump(mode="json") for e in entries]}
+        typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+        return
+    if output != "table":
+        fail(f"--format: {output!r} is not one of table, json")
+    console.print(render.timeline_table(entries, f"Timeline of {operation_id} up to #{prefix[-1].seq}"))
+    console.print(render.operation_panel(state))
+
+
+def _print_verification(result: Verification) -> None:
+    if result.intact:
+        console.print(f"[green]intact[/] {result.operation_id}: {result.events} events, head "
+                      f"#{result.store_head.seq} {result.store_head.hash[:16]}…, {result.witnesses} witnessed heads "
+                      "agree", highlight=False)
+    for finding in result.findings:
+        console.print(f"[red]finding[/] {finding}", highlight=False)
+
+
+async def _verify_streams(c: Context, operation_ids: list[str]) -> list[Verification]:
+    gateway = await c.gateway()
+    log = AuditLog(c.engine)
+    results = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("verifying", total=len(operation_ids))
+        for operation_id in operation_ids:
+            records = log.read(operation_id)
+            heads = await witnessed_heads(gateway.client, operation_id)
+            results.append(verify_records(operation_id, records, heads))
+            progress.advance(task)
+    return results
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(ctx: typer.Context,
+                 operation_id: Annotated[str | None, typer.Argument(help="One operation.")] = None,
+                 all_streams: Annotated[bool, typer.Option("--all", help="Every operation in the log.")] = False,
+                 bundle: Annotated[Path | None, typer.Option(help="Verify an exported bundle offline.")] = None,
+                 ) -> None:
+    """Check sequence and chain, and cross-check them against the heads in the Temporal history."""
+    c = ctx_of(ctx)
+    if bundle is not None:
+        report = verify_bundle(bundle)
+        console.print(f"bundle {bundle}: manifest sha256 {report.manifest_sha256}, "
+                      f"{report.histories} Temporal histories", highlight=False)
+        _print_verification(report.verification)
+        raise typer.Exit(0 if report.intact else 1)
+    if not operation_id and not all_streams:
+        fail("name an operation, or pass --all (or --bundle FILE)")
+    c.consult("audit verify", operation_id, *AUDITOR)
+    streams = AuditLog(c.engine).streams() if all_streams else [operation_id or ""]
+    results = run(_verify_streams(c, streams))
+    for result in results:
+        _print_verification(result)
+    broken = [r for r in results if not r.intact]
+    console.print(f"{len(results)} streams verified, {len(broken)} with findings", highlight=False)
+    raise typer.Exit(1 if broken else 0)
+
+
+@audit_app.command("export")
+@handle_errors
+def audit_export(ctx: typer.Context, operation_id: str, file: Path) -> None:
+    """Write a self-contained bundle that `audit verify --bundle` checks offline."""
+    c = ctx_of(ctx)
+    c.consult("audit export", operation_id, *AUDITOR)
+    records = AuditLog(c.engine).read(operation_id)
+    if not records:
+        fail(f"operation {operation_id} has no events in the audit log")
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await histories((await c.gateway()).client, operation_id)
+
+    digest = export_bundle(file, operation_id, records, run(go()))
+    console.print(f"[green]exported[/] {operation_id}: {len(records)} events to {file}\n"
+                  f"manifest sha256 {digest} (give it to the recipient by another channel)", highlight=False)
+
+
+@audit_app.command("consultations")
+@handle_errors
+def audit_consultations(ctx: typer.Context,
+                        operation: Annotated[str | None, typer.Option(help="Only reads of this operation.")] = None,
+                        reader: Annotated[str | None, typer.Option(help="Only reads by this principal.")] = None,
+                        since: Annotated[str | None, typer.Option(help="Only from this time on.")] = None) -> None:
+    """Who read which operation's data, when, and why."""
+    c = ctx_of(ctx)
+    c.actor(*AUDITOR)
+    since_at: datetime | None = parse_when(since, "--since") if since else None
+    table = Table(title="Consultation log", title_justify="left")
+    for column in ("when (UTC)", "who", "role", "state", "operation", "action", "purpose"):
+        table.add_column(column, overflow="fold")
+    for entry in Consultations(c.engine).search(operation, reader, since_at):
+        table.add_row(f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.actor_id, entry.actor_role, entry.member_state or "",
+                      entry.operation_id or "", entry.action, entry.justification)
+    console.print(table)
+
+
+@history_app.command("replay")
+@handle_errors
+def history_replay(ctx: typer.Context,
+                   file: Annotated[Path | None, typer.Argument(help="JSON from `temporal workflow show "
+                                                                "--output json`, or an audit bundle.")] = None,
+                   workflow_id: Annotated[str | None, typer.Option("--workflow-id", help="From the server.")] = None,
+                   query: Annotated[str | None, typer.Option(help="Visibility query, from the server.")] = None,
+                   ) -> None:
+    """Replay histories against the current workflow code; non-zero exit on non-determinism."""
+    c = ctx_of(ctx)
+    if sum(x is not None for x in (file, workflow_id, query)) != 1:
+        fail("give exactly one of FILE, --workflow-id or --query")
+
+    async def go():  # type: ignore[no-untyped-def]
+        if file is not None:
+            if not file.exists():
+                fail(f"{file}: no such file")
+            found = load_histories(file)
+        else:
+            client = (await c.gateway()).client
+            found = await histories_from_server(client, query or f"WorkflowId = '{workflow_id}'")
+        if not found:
+            fail("no workflow history found")
+        return await replay_histories(found)
+
+    outcomes = run(go())
+    for outcome in outcomes:
+        status = "[green]replays[/]" if outcome.ok else "[red]NON-DETERMINISTIC[/]"
+        console.print(f"{status} {outcome.source} ({outcome.events} events)"
+                      + (f"\n  {outcome.failure}" if outcome.failure else ""), highlight=False)
+    failed = [o for o in outcomes if not o.ok]
+    console.print(f"{len(outcomes)} histories replayed, {len(failed)} non-deterministic", highlight=False)
+    raise typer.Exit(1 if failed else 0)

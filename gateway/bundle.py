@@ -1,0 +1,89 @@
+"""Self-contained audit bundles: events, witnessed chain heads, the workflow's Temporal histories and
+a manifest of digests, checkable offline with neither store nor server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowHistory
+
+from domain.audit import AuditRecord, ChainFinding, ChainHead
+from gateway.audit import Verification, verify_records
+from gateway.witness import heads_in_history
+
+FORMAT = "liaison-audit-bundle/1"
+
+
+class Manifest(BaseModel):
+    format: str = FORMAT
+    operation_id: str
+    created_at: datetime
+    events: int
+    store_head: ChainHead
+    files: dict[str, str]
+
+
+class BundleReport(BaseModel):
+    manifest: Manifest
+    manifest_sha256: str
+    verification: Verification
+    histories: int
+
+    @property
+    def intact(self) -> bool:
+        return self.verification.intact
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def export_bundle(path: Path, operation_id: str, records: Sequence[AuditRecord],
+                  histories: Sequence[WorkflowHistory]) -> str:
+    """Write the bundle; returns the manifest's SHA-256 for the recipient to compare out of band."""
+    files = {"events.jsonl": "".join(r.model_dump_json() + "\n" for r in records).encode()}
+    witnesses = [h.model_dump() for history in histories for h in heads_in_history(history)]
+    files["witnesses.json"] = json.dumps(witnesses, indent=1).encode()
+    for n, history in enumerate(histories, start=1):
+        files[f"history/run-{n}.json"] = history.to_json().encode()
+    head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
+    manifest = Manifest(operation_id=operation_id, created_at=datetime.now(UTC), events=len(records),
+                        store_head=head, files={name: _digest(data) for name, data in files.items()})
+    manifest_bytes = manifest.model_dump_json(indent=1).encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("manifest.json", manifest_bytes)
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    return _digest(manifest_bytes)
+
+
+def _finding(operation_id: str, problem: str) -> ChainFinding:
+    return ChainFinding(stream_id=operation_id, seq=0, problem=problem)
+
+
+def verify_bundle(path: Path) -> BundleReport:
+    """Check digests, the chain, and the chain against the heads in the bundled Temporal histories."""
+    with zipfile.ZipFile(path) as bundle:
+        contents = {name: bundle.read(name) for name in bundle.namelist()}
+    manifest_bytes = contents.pop("manifest.json")
+    manifest = Manifest.model_validate_json(manifest_bytes)
+    problems = [f"{name}: digest differs from the manifest" for name, digest in manifest.files.items()
+                if name not in contents or _digest(contents[name]) != digest]
+    problems += [f"{name}: not listed in the manifest" for name in contents if name not in manifest.files]
+    records = [AuditRecord.model_validate_json(line)
+               for line in contents.get("events.jsonl", b"").decode().splitlines() if line]
+    histories = [WorkflowHistory.from_json(manifest.operation_id, json.loads(data))
+                 for name, data in sorted(contents.items()) if name.startswith("history/")]
+    witnesses = [h for history in histories for h in heads_in_history(history)]
+    verification = verify_records(manifest.operation_id, records, witnesses)
+    verification.findings[:0] = [_finding(manifest.operation_id, p) for p in problems]
+    if not histories:
+        verification.findings.append(_finding(manifest.operation_id, "the bundle holds no Temporal history"))
+    return BundleReport(manifest=manifest, manifest_sha256=_digest(manifest_bytes),
+                        verification=verification, histories=len(histories))

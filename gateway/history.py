@@ -1,0 +1,68 @@
+"""Replay Temporal histories against the current workflow code and report non-determinism."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.operation import OperationWorkflow
+
+
+class ReplayOutcome(BaseModel):
+    workflow_id: str
+    source: str
+    events: int
+    failure: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def _histories_in_json(data: Any, workflow_id: str) -> list[WorkflowHistory]:
+    if isinstance(data, list):
+        return [h for item in data for h in _histories_in_json(item, workflow_id)]
+    if isinstance(data, dict) and "events" in data:
+        return [WorkflowHistory.from_json(data.get("workflowId", workflow_id), data)]
+    raise ValueError("not a Temporal history: expected an object with 'events' "
+                     "(as `temporal workflow show --output json` writes) or a list of them")
+
+
+def load_histories(path: Path) -> list[tuple[str, WorkflowHistory]]:
+    """Histories from a `temporal workflow show --output json` file, a list of them, or an audit bundle."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as bundle:
+            manifest = json.loads(bundle.read("manifest.json"))
+            return [(f"{path.name}:{name}", WorkflowHistory.from_json(manifest["operation_id"],
+                                                                      json.loads(bundle.read(name))))
+                    for name in sorted(bundle.namelist()) if name.startswith("history/")]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [(str(path), h) for h in _histories_in_json(data, path.stem)]
+
+
+async def histories_from_server(client: Client, query: str) -> list[tuple[str, WorkflowHistory]]:
+    found = []
+    async for execution in client.list_workflows(query):
+        history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+        found.append((f"{execution.id} run {execution.run_id}", history))
+    return found
+
+
+async def replay(histories: Sequence[tuple[str, WorkflowHistory]],
+                 workflows: Sequence[type] = (OperationWorkflow,)) -> list[ReplayOutcome]:
+    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+    outcomes = []
+    for source, history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        failure = None if result.replay_failure is None else str(result.replay_failure)
+        outcomes.append(ReplayOutcome(workflow_id=history.workflow_id, source=source,
+                                      events=len(history.events), failure=failure))
+    return outcomes

@@ -1,0 +1,69 @@
+"""Chain heads witnessed by Temporal: every append's result as recorded in the workflow history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHistory
+
+from domain.audit import ChainHead
+
+_LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def _as_head(data: bytes) -> ChainHead | None:
+    try:
+        value: Any = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and set(value) == {"seq", "hash"}:
+        return ChainHead.model_validate(value)
+    return None
+
+
+def _result_payload_data(event: HistoryEvent) -> list[bytes]:
+    if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        return [p.data for p in event.activity_task_completed_event_attributes.result.payloads]
+    if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == _LOCAL_ACTIVITY_MARKER and "result" in marker.details:
+            return [p.data for p in marker.details["result"].payloads]
+    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        data = [p.data for p in event.workflow_execution_started_event_attributes.input.payloads]
+        return [json.dumps(json.loads(d).get("head")).encode() for d in data if d.startswith(b"{")]
+    return []
+
+
+def heads_in_history(history: WorkflowHistory) -> list[ChainHead]:
+    """Every chain head the workflow received from an append (or carried into a new run)."""
+    heads = []
+    for event in history.events:
+        for data in _result_payload_data(event):
+            head = _as_head(data)
+            if head is not None:
+                heads.append(head)
+    return heads
+
+
+async def histories(client: Client, operation_id: str) -> list[WorkflowHistory]:
+    """The histories of every run of the operation's workflow, oldest first.
+
+    Runs are followed backwards through continue-as-new links rather than listed through
+    visibility, which is only eventually consistent.
+    """
+    found: list[WorkflowHistory] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(operation_id, run_id=run_id).fetch_history()
+        found.append(history)
+        started = history.events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id or None
+        if run_id is None:
+            return list(reversed(found))
+
+
+async def witnessed_heads(client: Client, operation_id: str) -> list[ChainHead]:
+    return [head for history in await histories(client, operation_id) for head in heads_in_history(history)]

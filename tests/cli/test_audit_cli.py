@@ -1,0 +1,150 @@
+"""The auditor's toolkit end to end: replay to a point, verify against Temporal's witnesses, export
+and verify bundles offline, replay histories (ours and the official CLI's), the consultation log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.audit import chained
+from domain.state import OperationState
+from gateway.history import load_histories, replay
+from gateway.operations import OperationsGateway
+from gateway.witness import histories
+from store.audit_log import AuditLog
+from store.consultations import Consultations
+from store.tables import audit_events
+from tests.cli.conftest import Cli
+from tests.conftest import temporal_binary
+from tests.workflows.scenario import Scenario
+from workflows.messages import OperationInput
+from workflows.operation import OperationWorkflow
+
+
+@pytest.fixture
+async def prepared(gateway: OperationsGateway, operation_id: str) -> str:
+    await Scenario(gateway, operation_id).to_prepare()
+    return operation_id
+
+
+async def test_replay_to_a_sequence_number_or_a_moment(cli: Cli, prepared: str, session_engine: Engine) -> None:
+    at_seq = await cli("audit", "replay", prepared, "--seq", "2", "--format", "json", actor="aud-1")
+    assert at_seq.exit_code == 0, at_seq.output
+    document = json.loads(at_seq.output)
+    assert document["as_of_seq"] == 2 and document["state"]["phase"] == "prioritise"
+    assert [e["type"] for e in document["timeline"]] == ["operation_opened", "phase_advanced"]
+    assert document["timeline"][0]["actor"] == "coord-1" and document["timeline"][0]["justification"] == "referral"
+
+    first = AuditLog(session_engine).read(prepared)[0]
+    at_time = await cli("audit", "replay", prepared, "--at", first.occurred_at.isoformat(), actor="aud-1")
+    assert at_time.exit_code == 0 and "up to #1" in at_time.output and "IDENTIFY" in at_time.output
+    before = await cli("audit", "replay", prepared, "--at", "2000-01-01T00:00Z", actor="aud-1")
+    assert before.exit_code == 1 and "had no events yet" in before.output
+
+
+async def test_verify_catches_a_rewrite_only_temporal_witnessed(cli: Cli, prepared: str,
+                                                                session_engine: Engine) -> None:
+    assert (await cli("audit", "verify", prepared, actor="aud-1")).exit_code == 0
+    records = AuditLog(session_engine).read(prepared)
+    prev, rewritten = records[0].prev_hash, []
+    for record in records:
+        changed = record.model_copy(update={"justification": "forged"}) if record.seq == 1 else record
+        rewritten.append(chained(changed, prev))
+        prev = rewritten[-1].hash
+    with session_engine.begin() as conn:
+        for link in rewritten:
+            conn.execute(update(audit_events).where(audit_events.c.stream_id == prepared,
+                                                    audit_events.c.seq == link.seq)
+                         .values(justification=link.justification, prev_hash=link.prev_hash, hash=link.hash))
+    result = await cli("audit", "verify", prepared, actor="aud-1")
+    assert result.exit_code == 1
+    assert f"{prepared} #1: rewritten: the chain at #1 differs from the head the workflow recorded" in result.output
+
+
+async def test_bundle_verifies_offline_and_catches_tampering(cli: Cli, prepared: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.zip"
+    exported = await cli("audit", "export", prepared, str(bundle), actor="aud-1")
+    assert exported.exit_code == 0 and "manifest sha256" in exported.output
+
+    # Offline: no store (the URL points at nothing) and no server (a closed port).
+    offline = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'gone' / 'none.db'}",
+                   "LIAISON_TEMPORAL_ADDRESS": "127.0.0.1:9", "COLUMNS": "200"})
+    ok = await offline("audit", "verify", "--bundle", str(bundle), actor=None, purpose=None)
+    assert ok.exit_code == 0, ok.output
+    assert f"intact {prepared}" in ok.output and "witnessed heads agree" in ok.output
+    assert not (tmp_path / "gone").exists()
+
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data.replace(b'"referral"', b'"forged"') if name == "events.jsonl" else data)
+    bad = await offline("audit", "verify", "--bundle", str(tampered), actor=None, purpose=None)
+    assert bad.exit_code == 1
+    assert "events.jsonl: digest differs from the manifest" in bad.output
+    assert f"{prepared} #1: edited: its content no longer matches its hash" in bad.output
+
+    replayed = await offline("history", "replay", str(bundle), actor=None, purpose=None)
+    assert replayed.exit_code == 0 and "0 non-deterministic" in replayed.output
+
+
+async def test_history_written_by_the_official_cli_replays(cli: Cli, prepared: str, tmp_path: Path,
+                                                           temporal_env: WorkflowEnvironment) -> None:
+    target = temporal_env.client.service_client.config.target_host
+    shown = await asyncio.to_thread(subprocess.run, [
+        temporal_binary(), "workflow", "show", "--workflow-id", prepared, "--address", target,
+        "--output", "json"], capture_output=True, check=True)
+    path = tmp_path / "official.json"
+    path.write_bytes(shown.stdout)
+    result = await cli("history", "replay", str(path), actor="aud-1")
+    assert result.exit_code == 0, result.output
+    assert "replays" in result.output and "1 histories replayed, 0 non-deterministic" in result.output
+    by_id = await cli("history", "replay", "--workflow-id", prepared, actor="aud-1")
+    assert by_id.exit_code == 0 and "0 non-deterministic" in by_id.output
+    assert len(load_histories(path)) == 1
+
+
+@workflow.defn(name="OperationWorkflow", sandboxed=False)
+class ChangedOperationWorkflow(OperationWorkflow):
+    """A deliberately non-deterministic edit: a timer before each command's append."""
+
+    @workflow.run
+    async def run(self, start: OperationInput) -> OperationState:
+        return await super().run(start)
+
+    async def _append(self, events):  # type: ignore[no-untyped-def]
+        await workflow.sleep(0.01)
+        await super()._append(events)
+
+
+async def test_a_non_deterministic_change_is_reported(prepared: str, temporal_client: Client) -> None:
+    recorded = [(prepared, h) for h in await histories(temporal_client, prepared)]
+    assert all(o.ok for o in await replay(recorded))
+    outcomes = await replay(recorded, workflows=[ChangedOperationWorkflow])
+    assert not outcomes[0].ok and "nondetermin" in (outcomes[0].failure or "").lower()
+
+
+async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: str, session_engine: Engine,
+                                                          tmp_path: Path) -> None:
+    refused = await cli("operation", "show", prepared, purpose=None)
+    assert refused.exit_code == 1 and "reading operation data needs a purpose" in refused.output
+    reads = [(("operation", "show", prepared), "coord-1"), (("operation", "timeline", prepared), "coord-1"),
+             (("task", "pending", prepared), "ap-bg-1"), (("audit", "replay", prepared), "aud-1"),
+             (("audit", "verify", prepared), "aud-1"),
+             (("audit", "export", prepared, str(tmp_path / "b.zip")), "aud-1")]
+    for args, actor in reads:
+        result = await cli(*args, actor=actor, purpose=f"purpose of {args[1]}")
+        assert result.exit_code == 0, result.output
+    logged = [(c.action, c.actor_id, c.justification) for c in Consultations(session_engine).search(prepared)]
+    assert logged == [(f"{args[0]} {args[1]}", actor, f"purpose of {args[1]}") for args, actor in reads]
+    listed = await cli("audit", "consultations", "--operation", prepared, actor="aud-1")
+    assert "purpose of timeline" in listed.output and "ap-bg-1" in listed.output
