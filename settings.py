@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     actor: str = ""
     purpose: str = ""
     audit_append_local_activity: bool = True
+    checkpoint_key_file: Path | None = None
+    checkpoint_public_key_file: Path | None = None
+    checkpoint_interval: timedelta = timedelta(hours=1)
 
     reminder_before_due: timedelta = timedelta(days=1)
     escalate_after_due: timedelta = timedelta(0)
@@ -36,6 +39,10 @@ class Settings(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'liaison.db').resolve()}"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-ed25519.pem"
 
     @property
     def temporal_db_file(self) -> Path:

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.workflow import SandboxImportNotificationPolicy
 
 from activities.audit import StoreActivities
+from activities.checkpoint import CheckpointActivities
 from logging_setup import configure_logging
 from settings import Settings, get_settings
 from store.audit_log import AuditLog
 from store.db import make_engine
 from store.notifications import Notifications
+from workflows.checkpoint import CHECKPOINT_SCHEDULE_ID, CheckpointWorkflow
 from workflows.operation import OperationWorkflow
 
 log = structlog.get_logger(__name__)
@@ -29,22 +42,39 @@ async def connect(settings: Settings) -> Client:
                                 data_converter=pydantic_data_converter)
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False) -> Worker:
+def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False,
+                 checkpoint_key_file: Path | None = None) -> Worker:
     """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
     activities = StoreActivities(AuditLog(engine), Notifications(engine))
+    checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
     restrictions = SandboxRestrictions.default
     if strict_sandbox:
         restrictions = restrictions.with_import_notification_policy(
             SandboxImportNotificationPolicy.RAISE_ON_UNINTENTIONAL_PASSTHROUGH)
-    return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow],
-                  activities=[activities.append_events, activities.notify],
+    return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow, CheckpointWorkflow],
+                  activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint],
                   workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions))
+
+
+async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None:
+    """A Temporal schedule that has the audit log checkpointed every checkpoint_interval."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, id=CHECKPOINT_SCHEDULE_ID,
+                                           task_queue=settings.task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=settings.checkpoint_interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    try:
+        await client.create_schedule(CHECKPOINT_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(CHECKPOINT_SCHEDULE_ID)
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     engine = make_engine(settings.store_url)
-    worker = build_worker(client, engine, settings.task_queue)
+    worker = build_worker(client, engine, settings.task_queue, checkpoint_key_file=settings.signing_key_file)
+    await ensure_checkpoint_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -15,12 +15,15 @@ from rich.table import Table
 from cli import render
 from cli.support import Context, console, ctx_of, fail, handle_errors, parse_when, run
 from domain.actors import Role
+from domain.signing import key_id, load_public_key
 from gateway.audit import Verification, records_until, replay, timeline, verify_records
 from gateway.bundle import export_bundle, verify_bundle
+from gateway.checkpoints import prove_inclusion, public_key_of, signing_key, take_checkpoint, verify_checkpoints
 from gateway.history import histories_from_server, load_histories
 from gateway.history import replay as replay_histories
 from gateway.witness import histories, witnessed_heads
 from store.audit_log import AuditLog
+from store.checkpoints import Checkpoints
 from store.consultations import Consultations
 
 audit_app = typer.Typer(help="Auditors: replay, verify, export, consultation log.", no_args_is_help=True)
@@ -177,3 +180,61 @@ def history_replay(ctx: typer.Context,
     failed = [o for o in outcomes if not o.ok]
     console.print(f"{len(outcomes)} histories replayed, {len(failed)} non-deterministic", highlight=False)
     raise typer.Exit(1 if failed else 0)
+
+
+def _public_key(c: Context) -> bytes:
+    settings = c.settings
+    if settings.checkpoint_public_key_file is not None:
+        return load_public_key(settings.checkpoint_public_key_file.read_bytes()).public_bytes_raw()
+    try:
+        return public_key_of(signing_key(settings.signing_key_file))
+    except FileNotFoundError:
+        fail(f"no checkpoint key: neither LIAISON_CHECKPOINT_PUBLIC_KEY_FILE nor {settings.signing_key_file} exists")
+
+
+@audit_app.command("checkpoint")
+@handle_errors
+def audit_checkpoint(ctx: typer.Context) -> None:
+    """Sign an RFC 6962 Merkle root over the global log (the schedule also takes these periodically)."""
+    c = ctx_of(ctx)
+    c.actor(*AUDITOR)
+    checkpoint, stored = take_checkpoint(c.engine, signing_key(c.settings.signing_key_file, create=True))
+    state = "[green]signed[/]" if stored else "[yellow]unchanged[/] (this size was already signed)"
+    console.print(f"{state} checkpoint: {checkpoint.log_size} events, root {checkpoint.root_hex}, "
+                  f"key {checkpoint.key_id}, {checkpoint.issued_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
+
+
+@audit_app.command("checkpoints")
+@handle_errors
+def audit_checkpoints(ctx: typer.Context) -> None:
+    """Check every checkpoint's signature and prove each a prefix of the current log."""
+    c = ctx_of(ctx)
+    c.actor(*AUDITOR)
+    report = verify_checkpoints(c.engine, _public_key(c))
+    for finding in report.findings:
+        console.print(f"[red]finding[/] {finding}", highlight=False)
+    if not report.findings:
+        console.print(f"[green]consistent[/] {report.checkpoints} checkpoints are signed and are prefixes of the "
+                      f"current log of {report.log_size} events", highlight=False)
+    raise typer.Exit(1 if report.findings else 0)
+
+
+@audit_app.command("prove")
+@handle_errors
+def audit_prove(ctx: typer.Context, operation_id: str, seq: int) -> None:
+    """Prove that an event is included in the latest checkpoint (RFC 6962 audit path)."""
+    c = ctx_of(ctx)
+    c.consult("audit prove", operation_id, *AUDITOR)
+    latest = Checkpoints(c.engine).latest(key_id(_public_key(c)))
+    if latest is None:
+        fail("no checkpoint yet: take one with `liaison audit checkpoint`")
+    try:
+        proof = prove_inclusion(c.engine, operation_id, seq, latest)
+    except LookupError as error:
+        fail(str(error))
+    verdict = "[green]included[/]" if proof.verified else "[red]NOT included[/]"
+    console.print(f"{verdict} {operation_id} #{seq} is leaf {proof.leaf_index} of the checkpoint of size "
+                  f"{latest.log_size} (root {latest.root_hex[:16]}…); audit path:", highlight=False)
+    for node in proof.proof:
+        console.print(f"  {node}", highlight=False)
+    raise typer.Exit(0 if proof.verified else 1)

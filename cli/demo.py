@@ -13,7 +13,16 @@ from cli import render
 from cli.support import Context, console
 from domain import commands as cmd
 from domain.actors import Actor, Role
-from domain.model import OperationSpec, Place, Results, TaskKind
+from domain.model import (
+    ActionDayStatus,
+    HandlingCode,
+    Intelligence,
+    OperationSpec,
+    Place,
+    Results,
+    SourceReliability,
+    TaskKind,
+)
 from domain.prioritisation import Assessment
 from domain.state import OperationState
 from domain.timing import Timing
@@ -75,9 +84,13 @@ async def run_demo(ctx: Context) -> None:
     await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=operation_id, spec=spec,
                                          scoring=ctx.settings.scoring, timing=DEMO_TIMING,
                                          justification="Joint referral by BG and EL liaison desks"))
-    await send("EL contributes intelligence", cmd.AddIntelligence(
-        actor=a["lo-el"], item={"summary": "Safe house in Thessaloniki used as staging point",  # type: ignore[arg-type]
-                                "handling_code": "H1", "linked_targets": ["TG2"]}))
+    await send("EL contributes intelligence (H1, B2)", cmd.AddIntelligence(actor=a["lo-el"], item=Intelligence(
+        summary="Safe house in Thessaloniki used as staging point", handling_code=HandlingCode.H1,
+        source_reliability=SourceReliability.B, information_accuracy=2, linked_targets=("TG2",))))
+    await send("DE asks EL to release its H2 item IN1", cmd.RequestRelease(actor=a["lo-de"], item_id="IN1",
+                                                                            to_state="DE"))
+    await send("EL approves the release", cmd.ApproveTask(actor=a["ap-el-1"], task_id="TK1",
+                                                          justification="needed for the German financial enquiry"))
     await send("coordinator submits for prioritisation", cmd.SubmitForPrioritisation(
         actor=a["coord-1"], assessment=assessment, justification="Assessment of 2026-11 threat picture"))
     await send("coordinator confirms the priority", cmd.DecidePriority(actor=a["coord-1"]))
@@ -90,31 +103,39 @@ async def run_demo(ctx: Context) -> None:
     await send("plan DE financial enquiry", cmd.PlanTask(
         actor=a["coord-1"], member_state="DE", task_kind=TaskKind.FINANCIAL_ENQUIRY,
         description="Trace transfers to German accounts", due=due_soon))
-    await send("EL rejects the search", cmd.RejectTask(actor=a["ap-el-1"], task_id="TK2",
+    await send("EL rejects the search", cmd.RejectTask(actor=a["ap-el-1"], task_id="TK3",
                                                        justification="Warrant covers the warehouse, not the flat"))
     await send("coordinator re-plans it", cmd.ReplanTask(
-        actor=a["coord-1"], task_id="TK2", description="Search the Thessaloniki warehouse",
+        actor=a["coord-1"], task_id="TK3", description="Search the Thessaloniki warehouse",
         justification="Scope aligned with the warrant"))
-    await send("BG approver 1", cmd.ApproveTask(actor=a["ap-bg-1"], task_id="TK1"))
-    await send("BG approver 2 (four eyes)", cmd.ApproveTask(actor=a["ap-bg-2"], task_id="TK1"))
-    await send("EL approves the re-planned search", cmd.ApproveTask(actor=a["ap-el-1"], task_id="TK2"))
+    await send("BG approver 1", cmd.ApproveTask(actor=a["ap-bg-1"], task_id="TK2"))
+    await send("BG approver 2 (four eyes)", cmd.ApproveTask(actor=a["ap-bg-2"], task_id="TK2"))
+    await send("EL approves the re-planned search", cmd.ApproveTask(actor=a["ap-el-1"], task_id="TK3"))
     await _until(gateway, operation_id, "DE's overdue approval is reminded and escalated",
-                 lambda s: s.tasks["TK3"].escalated)
-    await send("DE approves late", cmd.ApproveTask(actor=a["ap-de-1"], task_id="TK3",
+                 lambda s: s.tasks["TK4"].escalated)
+    await send("DE approves late", cmd.ApproveTask(actor=a["ap-de-1"], task_id="TK4",
                                                    justification="Approved after escalation"))
     start = datetime.now(UTC) + timedelta(seconds=3)
-    await send("schedule the action day", cmd.ScheduleActionDay(
-        actor=a["coord-1"], start=start, end=start + timedelta(hours=8),
+    await send("schedule AD1 in Sofia and Thessaloniki (BG, EL)", cmd.ScheduleActionDay(
+        actor=a["coord-1"], start=start, end=start + timedelta(hours=8), member_states=("BG", "EL"),
         places=(Place(name="Sofia", country="BG", latitude=42.6977, longitude=23.3219),
                 Place(name="Thessaloniki", country="EL", latitude=40.6401, longitude=22.9444))))
-    await _until(gateway, operation_id, "the action day starts", lambda s: s.phase is not None
-                 and s.phase.value == "execute")
-    for officer, results in (("lo-bg", Results(arrests=4, searches=3, seizures=2, assets_frozen_eur=180000)),
-                             ("lo-el", Results(arrests=2, searches=2, victims_safeguarded=17)),
-                             ("lo-de", Results(searches=1, assets_frozen_eur=420000.5))):
-        await send(f"{officer} reports", cmd.ReportResults(actor=a[officer],
-                                                           member_state=a[officer].member_state or "",
-                                                           results=results))
+    await send("schedule AD2 in Munich (DE), same window", cmd.ScheduleActionDay(
+        actor=a["coord-1"], start=start, end=start + timedelta(hours=8), member_states=("DE",),
+        places=(Place(name="Munich", country="DE", latitude=48.1351, longitude=11.5820),)))
+    await send("schedule AD3 in Sofia (BG), next week", cmd.ScheduleActionDay(
+        actor=a["coord-1"], start=start + timedelta(days=7), end=start + timedelta(days=7, hours=8),
+        member_states=("BG",), places=(Place(name="Sofia", country="BG"),)))
+    await send("cancel AD3", cmd.CancelActionDay(actor=a["coord-1"], action_day_id="AD3",
+                                                 justification="Main suspect arrested on AD1"))
+    await _until(gateway, operation_id, "both action days start", lambda s: s.phase is not None
+                 and s.phase.value == "execute" and len(s.days(ActionDayStatus.RUNNING)) == 2)
+    for day, officer, results in (
+            ("AD1", "lo-bg", Results(arrests=4, searches=3, seizures=2, assets_frozen_eur=180000)),
+            ("AD1", "lo-el", Results(arrests=2, searches=2, victims_safeguarded=17)),
+            ("AD2", "lo-de", Results(searches=1, assets_frozen_eur=420000.5))):
+        await send(f"{officer} reports {day}", cmd.ReportResults(
+            actor=a[officer], member_state=a[officer].member_state or "", results=results, action_day_id=day))
     state = await _until(gateway, operation_id, "the operation closes", lambda s: s.phase is not None
                          and s.phase.is_terminal)
     records = AuditLog(ctx.engine).read(operation_id)

@@ -15,7 +15,7 @@ from domain import commands as cmd
 from domain.actors import Role
 from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
-from domain.reference import member_state as member_state_code
+from domain.reference import participant
 from gateway.audit import timeline
 from store.audit_log import AuditLog
 from store.principals import Principal, Principals
@@ -104,11 +104,16 @@ def add_intelligence(ctx: typer.Context, operation_id: OperationId,
                      handling_code: Annotated[str, typer.Option(help="H0, H1, H2 or H3.")] = "H0",
                      contributed_by: Annotated[str, typer.Option(help="Contributing state.")] = "",
                      link: Annotated[list[str] | None, typer.Option(help="Linked target id or name.")] = None,
+                     reliability: Annotated[str, typer.Option(help="Source reliability A, B, C or X.")] = "X",
+                     accuracy: Annotated[int, typer.Option(help="Information accuracy 1-4.")] = 4,
+                     restriction: Annotated[str | None, typer.Option(help="The restriction of an H3 item.")] = None,
                      justification: Justification = "") -> None:
-    """Add an intelligence item."""
+    """Add an intelligence item under a handling code, with its 4x4 evaluation."""
     c = ctx_of(ctx)
-    item = Intelligence.model_validate({"summary": summary, "handling_code": handling_code.upper(),
-                                        "contributed_by": contributed_by, "linked_targets": link or []})
+    item = Intelligence.model_validate({
+        "summary": summary, "handling_code": handling_code.upper(), "contributed_by": contributed_by,
+        "linked_targets": link or [], "source_reliability": reliability.upper(), "information_accuracy": accuracy,
+        "handling_restriction": restriction})
     _send(c, operation_id, cmd.AddIntelligence(actor=c.actor(), item=item, justification=justification))
 
 
@@ -194,12 +199,62 @@ def schedule(ctx: typer.Context, operation_id: OperationId,
              start: Annotated[str, typer.Option(help="Start: ISO 8601 or +2d.")],
              end: Annotated[str, typer.Option(help="End: ISO 8601 or +3d.")],
              place: Annotated[list[str], typer.Option(help="NAME,COUNTRY[,LAT,LON]; repeat for several.")],
+             state: Annotated[list[str] | None, typer.Option(
+                 "--state", help="A state taking part; repeat. Default: every member state.")] = None,
+             day: Annotated[str | None, typer.Option(help="Re-schedule this action day (e.g. AD2).")] = None,
              justification: Justification = "") -> None:
-    """Schedule (or re-schedule) the action day."""
+    """Add an action day (or re-schedule one with --day)."""
     c = ctx_of(ctx)
     _send(c, operation_id, cmd.ScheduleActionDay(
         actor=c.actor(Role.COORDINATOR), start=parse_when(start, "start"), end=parse_when(end, "end"),
-        places=tuple(_place(p) for p in place), justification=justification))
+        places=tuple(_place(p) for p in place), member_states=tuple(state or ()), action_day_id=day,
+        justification=justification))
+
+
+@operation_app.command("cancel-day")
+@handle_errors
+def cancel_day(ctx: typer.Context, operation_id: OperationId, day: str,
+               reason: Annotated[str, typer.Option("--reason", "-j", help="Why it is cancelled.")] = "") -> None:
+    """Cancel one action day, with a reason."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.CancelActionDay(actor=c.actor(Role.COORDINATOR), action_day_id=day,
+                                               justification=reason))
+
+
+@operation_app.command("invite-partner")
+@handle_errors
+def invite_partner(ctx: typer.Context, operation_id: OperationId, partner: str,
+                   justification: Justification = "") -> None:
+    """Invite an operational partner (a non-EU state or a body such as EUROPOL)."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.InvitePartner(actor=c.actor(Role.COORDINATOR), partner=partner,
+                                             justification=justification))
+
+
+@operation_app.command("request-release")
+@handle_errors
+def request_release(ctx: typer.Context, operation_id: OperationId, item: str,
+                    to: Annotated[str, typer.Option("--to", help="The state that should receive it.")],
+                    justification: Justification = "") -> None:
+    """Ask an item's provider for permission to pass it to another state (a task of the provider)."""
+    c = ctx_of(ctx)
+    _send(c, operation_id, cmd.RequestRelease(actor=c.actor(), item_id=item, to_state=to,
+                                              justification=justification))
+
+
+@operation_app.command("intel")
+@handle_errors
+def intelligence(ctx: typer.Context, operation_id: OperationId,
+                 item: Annotated[str | None, typer.Argument(help="One item; all you may see when omitted.")] = None,
+                 ) -> None:
+    """Intelligence items you may see, by handling code and your state."""
+    c = ctx_of(ctx)
+    actor = c.consult("operation intel" + (f" {item}" if item else ""), operation_id)
+
+    async def go() -> list[Intelligence]:
+        return await (await c.gateway()).intelligence(operation_id, actor, item)
+
+    console.print(render.intelligence_table(run(go()), f"Intelligence of {operation_id} visible to {actor.describe()}"))
 
 
 @operation_app.command("cancel")
@@ -299,14 +354,15 @@ def report(ctx: typer.Context, operation_id: OperationId,
            assets_frozen_eur: Annotated[float, typer.Option("--assets-frozen-eur")] = 0.0,
            victims_safeguarded: int = 0,
            state: Annotated[str | None, typer.Option("--state", help="Defaults to your state.")] = None,
+           day: Annotated[str | None, typer.Option(help="The action day (needed when several run).")] = None,
            justification: Justification = "") -> None:
-    """Report your member state's action-day results."""
+    """Report your state's results of an action day."""
     c = ctx_of(ctx)
     actor = c.actor()
     results = Results(arrests=arrests, searches=searches, seizures=seizures,
                       assets_frozen_eur=assets_frozen_eur, victims_safeguarded=victims_safeguarded)
     _send(c, operation_id, cmd.ReportResults(actor=actor, member_state=state or actor.member_state or "",
-                                             results=results, justification=justification))
+                                             results=results, action_day_id=day, justification=justification))
 
 
 # --- principals ----------------------------------------------------------------------------------
@@ -324,7 +380,7 @@ def principal_add(ctx: typer.Context, principal_id: str,
         fail("role: 'system' is reserved for the workflow itself")
     if role in (Role.LIAISON_OFFICER, Role.APPROVER) and not state:
         fail(f"--state: a {role.value} acts for a member state; name it")
-    code = member_state_code(state, "--state") if state else None
+    code = participant(state, "--state") if state else None
     Principals(c.engine).add(Principal(id=principal_id, display_name=name or principal_id,
                                        role=role.value, member_state=code))
     console.print(f"[green]registered[/] {principal_id} ({role.value}{' of ' + code if code else ''})")

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from domain.model import Results, Task
+from domain.model import Intelligence, Results, Task
 from domain.state import OperationState
 from gateway.audit import TimelineEntry
 from gateway.operations import OperationRow
@@ -42,17 +42,43 @@ def inbox_table(inbox: list[tuple[str, Task]], title: str) -> Table:
 
 def results_table(state: OperationState) -> Table:
     table = Table(title="Results", title_justify="left")
-    for column in ("state", "arrests", "searches", "seizures", "assets frozen (EUR)", "victims safeguarded"):
+    for column in ("day", "state", "arrests", "searches", "seizures", "assets frozen (EUR)", "victims safeguarded"):
         table.add_column(column, justify="right")
 
-    def row(label: str, r: Results) -> None:
-        table.add_row(label, str(r.arrests), str(r.searches), str(r.seizures),
+    def row(day: str, label: str, r: Results) -> None:
+        table.add_row(day, label, str(r.arrests), str(r.searches), str(r.seizures),
                       f"{r.assets_frozen_eur:,.2f}", str(r.victims_safeguarded))
 
-    for code, results in state.results.items():
-        row(code, results)
+    for day_id, per_state in sorted(state.results.items()):
+        for code, results in per_state.items():
+            row(day_id, code, results)
+    for code, results in state.totals_by_state.items():
+        row("all days", code, results)
     if state.totals is not None:
-        row("TOTAL", state.totals)
+        row("", "TOTAL", state.totals)
+    return table
+
+
+def action_days_table(state: OperationState) -> Table:
+    table = Table(title="Action days", title_justify="left")
+    for column in ("day", "start (UTC)", "end (UTC)", "places", "states", "status"):
+        table.add_column(column)
+    for d in state.days():
+        status = d.status.value + (f" ({d.cancelled_reason})" if d.cancelled_reason else "")
+        status += f", no results from {', '.join(d.missing_states)}" if d.missing_states else ""
+        table.add_row(d.action_day_id, _when(d.start), _when(d.end),
+                      "; ".join(f"{p.name} ({p.country})" for p in d.places), ", ".join(d.member_states), status)
+    return table
+
+
+def intelligence_table(items: list[Intelligence], title: str = "Intelligence") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("item", "from", "handling", "evaluation", "linked targets", "released to", "summary"):
+        table.add_column(column, overflow="fold")
+    for i in items:
+        handling = i.handling_code.value + (f" ({i.handling_restriction})" if i.handling_restriction else "")
+        table.add_row(i.item_id, i.contributed_by, handling, i.evaluation, ", ".join(i.linked_targets),
+                      ", ".join(i.released_to), i.summary)
     return table
 
 
@@ -72,10 +98,6 @@ def operation_panel(state: OperationState) -> Group:
                      f"confidence {p.confidence.value}, threshold {p.threshold})"
                      + (f"; decided {state.priority}" + (" (override)" if state.priority_overridden else "")
                         if state.priority is not None else ""))
-    if state.action_day is not None:
-        d = state.action_day
-        lines.append(f"action day {d.action_day_id} {_when(d.start)} → {_when(d.end)} UTC at "
-                     + "; ".join(f"{p.name} ({p.country})" for p in d.places) + f" [{d.status.value}]")
     if state.execution_blocked_reasons:
         lines.append("[red]execution blocked:[/] " + "; ".join(state.execution_blocked_reasons))
     if state.cancelled_reason:
@@ -85,6 +107,8 @@ def operation_panel(state: OperationState) -> Group:
     parts: list[object] = [Panel("\n".join(lines), title="Operation", title_align="left")]
     if state.tasks:
         parts.append(tasks_table(list(state.tasks.values())))
+    if state.action_days:
+        parts.append(action_days_table(state))
     if state.results or state.totals:
         parts.append(results_table(state))
     return Group(*parts)  # type: ignore[arg-type]

@@ -83,16 +83,41 @@ class DropTask(CommandBase):
 
 
 class ScheduleActionDay(CommandBase):
+    """Add an action day, or re-schedule one (action_day_id given); member_states default to all states."""
+
     kind: Literal["schedule_action_day"] = "schedule_action_day"
     start: AwareDatetime
     end: AwareDatetime
     places: tuple[Place, ...] = Field(min_length=1)
+    member_states: tuple[str, ...] = ()
+    action_day_id: str | None = None
+
+
+class CancelActionDay(CommandBase):
+    kind: Literal["cancel_action_day"] = "cancel_action_day"
+    action_day_id: str
 
 
 class ReportResults(CommandBase):
+    """One state's results of one action day (action_day_id may be left out while only one is running)."""
+
     kind: Literal["report_results"] = "report_results"
     member_state: str
     results: Results
+    action_day_id: str | None = None
+
+
+class RequestRelease(CommandBase):
+    """Ask an item's provider for permission to pass it to another state: a task of the provider."""
+
+    kind: Literal["request_release"] = "request_release"
+    item_id: str
+    to_state: str
+
+
+class InvitePartner(CommandBase):
+    kind: Literal["invite_partner"] = "invite_partner"
+    partner: str
 
 
 class CancelOperation(CommandBase):
@@ -110,18 +135,22 @@ class EscalateApproval(CommandBase):
     task_id: str
 
 
-class StartExecution(CommandBase):
-    kind: Literal["start_execution"] = "start_execution"
+class StartActionDay(CommandBase):
+    kind: Literal["start_action_day"] = "start_action_day"
+    action_day_id: str
 
 
-class CloseOperation(CommandBase):
-    kind: Literal["close_operation"] = "close_operation"
+class FinishActionDay(CommandBase):
+    """The results deadline of an action day passed: it finishes with whatever was reported."""
+
+    kind: Literal["finish_action_day"] = "finish_action_day"
+    action_day_id: str
 
 
 Command = Annotated[
     OpenOperation | AddTarget | AddIntelligence | SubmitForPrioritisation | DecidePriority
     | PlanTask | ApproveTask | RejectTask | ReplanTask | DropTask | ScheduleActionDay
-    | ReportResults | CancelOperation | RemindApproval | EscalateApproval | StartExecution
-    | CloseOperation,
+    | CancelActionDay | ReportResults | RequestRelease | InvitePartner | CancelOperation
+    | RemindApproval | EscalateApproval | StartActionDay | FinishActionDay,
     Field(discriminator="kind"),
 ]

@@ -6,7 +6,7 @@ issued_at (stamped by the workflow) is "now".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +24,14 @@ from domain.model import (
     Results,
     Target,
     Task,
+    TaskKind,
     TaskStatus,
 )
 from domain.prioritisation import score
-from domain.reference import canonical_code, member_state, partner
+from domain.reference import canonical_code, member_state, participant, partner
 from domain.rules import authorise, require_participant, require_state_of
 from domain.state import OperationState, evolve
+from domain.visibility import is_visible_to_state
 
 EDITABLE_PHASES = (Phase.IDENTIFY, Phase.PRIORITISE, Phase.PREPARE)
 
@@ -230,11 +232,10 @@ def _require_task_status(task: Task, action: str, *statuses: TaskStatus) -> None
 
 def _plan_task(state: OperationState, c: cmd.PlanTask) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
-    code = member_state(c.member_state)
-    if code not in state.participating_states:
-        raise InvalidInput("member_state", c.member_state,
-                           f"member_state: {code} does not take part in operation {state.operation_id} "
-                           f"(participating: {', '.join(state.participating_states)})")
+    if c.task_kind is TaskKind.RELEASE:
+        raise InvalidInput("task_kind", c.task_kind.value,
+                           "task_kind: release tasks come from a release request, not from planning")
+    code = _participant_of(state, c.member_state, "member_state")
     assert c.issued_at is not None
     _require_future("due", c.due, c.issued_at)
     task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=code, kind=c.task_kind,
@@ -242,9 +243,23 @@ def _plan_task(state: OperationState, c: cmd.PlanTask) -> list[ev.Event]:
     return [ev.TaskPlanned(task=task, **_meta(c))]
 
 
+def _participant_of(state: OperationState, code: str, field: str) -> str:
+    canonical = participant(code, field)
+    if canonical not in state.participants:
+        raise InvalidInput(field, code, f"{field}: {canonical} does not take part in operation "
+                           f"{state.operation_id} (participants: {', '.join(state.participants)})")
+    return canonical
+
+
+def _require_task_phase(state: OperationState, task: Task, command_kind: str) -> None:
+    """Operational tasks are signed off in PREPARE; release requests may be answered in any phase."""
+    if not task.is_release:
+        _require_phase(state, command_kind, Phase.PREPARE)
+
+
 def _approve(state: OperationState, c: cmd.ApproveTask) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
+    _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"approve task {task.task_id}")
     _require_task_status(task, "approved", TaskStatus.PENDING)
     if c.actor.id in task.approvals:
@@ -254,12 +269,14 @@ def _approve(state: OperationState, c: cmd.ApproveTask) -> list[ev.Event]:
     events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, **_meta(c))]
     if len(task.approvals) + 1 >= task.approvals_needed:
         events.append(ev.TaskApproved(task_id=task.task_id, **_meta(c)))
+        if task.is_release and task.item_id and task.release_to:
+            events.append(ev.ItemReleased(item_id=task.item_id, to_state=task.release_to, **_meta(c)))
     return events
 
 
 def _reject(state: OperationState, c: cmd.RejectTask) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
+    _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"reject task {task.task_id}")
     _require_task_status(task, "rejected", TaskStatus.PENDING)
     _require_justification(c, "a rejection needs a reason")
@@ -269,6 +286,9 @@ def _reject(state: OperationState, c: cmd.RejectTask) -> list[ev.Event]:
 def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
+    if task.is_release:
+        raise InvalidInput("task_id", task.task_id, f"task_id: {task.task_id} is a release request; "
+                           "drop it and request again instead of re-planning it")
     _require_task_status(task, "re-planned", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
     assert c.issued_at is not None
     due = c.due or task.due
@@ -282,36 +302,58 @@ def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
 
 
 def _drop(state: OperationState, c: cmd.DropTask) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
+    _require_task_phase(state, task, c.kind)
     _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
     _require_justification(c, "dropping a task needs a reason")
     return [ev.TaskDropped(task_id=task.task_id, **_meta(c))]
 
 
 def _place(place: Place) -> Place:
-    code = place.country.strip().upper()
-    try:
-        code = member_state(code, "places.country")
-    except InvalidInput:
-        code = partner(code, "places.country")
-    return place.model_copy(update={"country": code})
+    return place.model_copy(update={"country": participant(place.country, "places.country")})
+
+
+def _day(state: OperationState, action_day_id: str) -> ActionDay:
+    day = state.action_days.get(action_day_id)
+    if day is None:
+        known = ", ".join(state.action_days) or "none"
+        raise InvalidInput("action_day_id", action_day_id, f"action_day_id: {action_day_id!r} is not an action "
+                           f"day of operation {state.operation_id} (action days: {known})")
+    return day
 
 
 def _schedule(state: OperationState, c: cmd.ScheduleActionDay) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
+    _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
     assert c.issued_at is not None
     _require_future("start", c.start, c.issued_at)
     if c.end <= c.start:
         raise InvalidInput("end", c.end.isoformat(),
                            f"end: {c.end.isoformat()} is not after start {c.start.isoformat()}")
-    action_day = ActionDay(action_day_id="AD1", start=c.start, end=c.end,
-                           places=tuple(_place(p) for p in c.places))
-    return [ev.ActionDayScheduled(action_day=action_day, **_meta(c))]
+    day_id = c.action_day_id or f"AD{len(state.action_days) + 1}"
+    if c.action_day_id is not None:
+        existing = _day(state, c.action_day_id)
+        if existing.status not in (ActionDayStatus.SCHEDULED, ActionDayStatus.BLOCKED):
+            raise DomainError("wrong_day_status", f"action day {day_id} is {existing.status.value}; only a "
+                              "scheduled or blocked action day can be re-scheduled", field="action_day_id",
+                              value=day_id)
+    states = tuple(dict.fromkeys(_participant_of(state, code, "member_states") for code in c.member_states))
+    day = ActionDay(action_day_id=day_id, start=c.start, end=c.end, places=tuple(_place(p) for p in c.places),
+                    member_states=states or state.participating_states)
+    return [ev.ActionDayScheduled(action_day=day, **_meta(c))]
+
+
+def _cancel_day(state: OperationState, c: cmd.CancelActionDay) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
+    day = _day(state, c.action_day_id)
+    if day.status.is_over:
+        raise DomainError("wrong_day_status", f"action day {day.action_day_id} is already {day.status.value}",
+                          field="action_day_id", value=day.action_day_id)
+    _require_justification(c, "cancelling an action day needs a reason")
+    cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, **_meta(c))
+    return [cancelled, *_close_if_all_over(evolve(state, cancelled), c)]
 
 
 def _remind(state: OperationState, c: cmd.RemindApproval) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
     _require_task_status(task, "reminded", TaskStatus.PENDING)
     if task.reminded:
@@ -321,7 +363,6 @@ def _remind(state: OperationState, c: cmd.RemindApproval) -> list[ev.Event]:
 
 
 def _escalate(state: OperationState, c: cmd.EscalateApproval) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
     _require_task_status(task, "escalated", TaskStatus.PENDING)
     if task.escalated:
@@ -330,53 +371,130 @@ def _escalate(state: OperationState, c: cmd.EscalateApproval) -> list[ev.Event]:
                                  **_meta(c))]
 
 
+# --- intelligence sharing and partners -------------------------------------------------------------
+
+def _request_release(state: OperationState, c: cmd.RequestRelease) -> list[ev.Event]:
+    item = state.item(c.item_id)
+    if item is None:
+        known = ", ".join(i.item_id for i in state.intelligence) or "none"
+        raise InvalidInput("item_id", c.item_id, f"item_id: {c.item_id!r} is not an intelligence item of "
+                           f"operation {state.operation_id} (items: {known})")
+    to_state = _participant_of(state, c.to_state, "to_state")
+    if c.actor.role is Role.LIAISON_OFFICER:
+        require_state_of(c.actor, to_state, f"request release of {item.item_id} to {to_state}")
+    if is_visible_to_state(item, to_state, state):
+        raise DomainError("already_visible", f"{item.item_id} ({item.handling_code.value}) is already available to "
+                          f"{to_state}; no release is needed", field="to_state", value=to_state)
+    if any(t.is_release and t.item_id == item.item_id and t.release_to == to_state
+           and t.status is TaskStatus.PENDING for t in state.tasks.values()):
+        raise DomainError("already_requested", f"a release of {item.item_id} to {to_state} already awaits "
+                          f"{item.contributed_by}'s answer", field="item_id", value=item.item_id)
+    assert c.issued_at is not None
+    task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=item.contributed_by, kind=TaskKind.RELEASE,
+                description=f"Release {item.item_id} ({item.handling_code.value}) to {to_state}",
+                due=c.issued_at + state.timing.release_answer_within, item_id=item.item_id, release_to=to_state)
+    return [ev.TaskPlanned(task=task, **_meta(c))]
+
+
+def _invite_partner(state: OperationState, c: cmd.InvitePartner) -> list[ev.Event]:
+    _require_phase(state, c.kind, *EDITABLE_PHASES)
+    code = partner(c.partner, "partner")
+    if code in state.partners:
+        raise DomainError("already_partner", f"{code} already takes part in operation {state.operation_id}",
+                          field="partner", value=code)
+    return [ev.PartnerInvited(partner=code, **_meta(c))]
+
+
 # --- execute -------------------------------------------------------------------------------------
 
-def _start_execution(state: OperationState, c: cmd.StartExecution) -> list[ev.Event]:
-    _require_phase(state, c.kind, Phase.PREPARE)
-    day = state.action_day
+def _start_day(state: OperationState, c: cmd.StartActionDay) -> list[ev.Event]:
+    _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
+    day = _day(state, c.action_day_id)
     assert c.issued_at is not None
-    if day is None or day.status is not ActionDayStatus.SCHEDULED or c.issued_at < day.start:
-        raise DomainError("not_due", "no scheduled action day has started")
+    if day.status is not ActionDayStatus.SCHEDULED or c.issued_at < day.start:
+        raise DomainError("not_due", f"action day {day.action_day_id} is {day.status.value} and starts "
+                          f"{day.start.isoformat()}")
+    started = ev.ExecutionStarted(action_day_id=day.action_day_id, member_states=day.member_states, **_meta(c))
+    if state.phase is Phase.EXECUTE:
+        return [started]
     problems = state.readiness_problems()
     if problems:
         return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c))]
-    return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c)),
-            ev.ExecutionStarted(action_day_id=day.action_day_id,
-                                member_states=state.reporting_states(), **_meta(c))]
+    return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c)), started]
+
+
+def _sum(results: Iterable[Results]) -> Results:
+    return sum(results, Results())
+
+
+def _day_finished(state: OperationState, day: ActionDay, c: cmd.CommandBase) -> ev.ActionDayFinished:
+    reported = state.results.get(day.action_day_id, {})
+    return ev.ActionDayFinished(action_day_id=day.action_day_id, totals=_sum(reported.values()),
+                                missing_states=tuple(s for s in day.member_states if s not in reported), **_meta(c))
 
 
 def _closing(state: OperationState, c: cmd.CommandBase) -> ev.OperationClosed:
-    totals = sum(state.results.values(), Results())
-    reported = tuple(s for s in state.reporting_states() if s in state.results)
-    missing = tuple(s for s in state.reporting_states() if s not in state.results)
-    return ev.OperationClosed(totals=totals, reported_states=reported, missing_states=missing,
-                              **_meta(c))
+    by_day = {day_id: _sum(per_state.values()) for day_id, per_state in state.results.items()}
+    by_state: dict[str, Results] = {}
+    for per_state in state.results.values():
+        for code, results in per_state.items():
+            by_state[code] = by_state.get(code, Results()) + results
+    missing = tuple(dict.fromkeys(code for day in state.days(ActionDayStatus.FINISHED) for code in day.missing_states))
+    return ev.OperationClosed(totals=_sum(by_day.values()), reported_states=tuple(by_state),
+                              missing_states=missing, totals_by_state=by_state, totals_by_day=by_day, **_meta(c))
+
+
+def _close_if_all_over(state: OperationState, c: cmd.CommandBase) -> list[ev.Event]:
+    """In EXECUTE, once no action day is scheduled or running, the operation closes (a day blocked
+    in PREPARE that was never re-scheduled will not run any more)."""
+    if state.phase is Phase.EXECUTE and not state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING):
+        return [_closing(state, c)]
+    return []
 
 
 def _report(state: OperationState, c: cmd.ReportResults) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.EXECUTE)
-    code = member_state(c.member_state)
+    code = participant(c.member_state)
     require_state_of(c.actor, code, f"report results for {code}")
-    if code not in state.reporting_states():
-        raise InvalidInput("member_state", code, f"member_state: {code} does not take part in the action day")
-    if code in state.results:
-        raise DomainError("already_reported", f"{code} has already reported its results",
+    day = _reporting_day(state, c.action_day_id)
+    if code not in day.member_states:
+        raise InvalidInput("member_state", code, f"member_state: {code} does not take part in action day "
+                           f"{day.action_day_id} ({', '.join(day.member_states)})")
+    if code in state.results.get(day.action_day_id, {}):
+        raise DomainError("already_reported", f"{code} has already reported its results for {day.action_day_id}",
                           field="member_state", value=code)
-    reported = ev.ResultsReported(member_state=code, results=c.results, **_meta(c))
+    reported = ev.ResultsReported(member_state=code, results=c.results, action_day_id=day.action_day_id,
+                                  **_meta(c))
     after = evolve(state, reported)
-    if all(s in after.results for s in after.reporting_states()):
-        return [reported, _closing(after, c)]
-    return [reported]
+    if not all(s in after.results.get(day.action_day_id, {}) for s in day.member_states):
+        return [reported]
+    finished = _day_finished(after, day, c)
+    return [reported, finished, *_close_if_all_over(evolve(after, finished), c)]
 
 
-def _close(state: OperationState, c: cmd.CloseOperation) -> list[ev.Event]:
+def _reporting_day(state: OperationState, action_day_id: str | None) -> ActionDay:
+    if action_day_id is not None:
+        day = _day(state, action_day_id)
+        if day.status is not ActionDayStatus.RUNNING:
+            raise DomainError("wrong_day_status", f"action day {day.action_day_id} is {day.status.value}; results "
+                              "are reported while it runs", field="action_day_id", value=day.action_day_id)
+        return day
+    running = state.days(ActionDayStatus.RUNNING)
+    if len(running) != 1:
+        names = ", ".join(d.action_day_id for d in running) or "none"
+        raise InvalidInput("action_day_id", None, f"action_day_id: name the action day (running: {names})")
+    return running[0]
+
+
+def _finish_day(state: OperationState, c: cmd.FinishActionDay) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.EXECUTE)
-    assert state.action_day is not None and c.issued_at is not None
-    deadline = state.action_day.end + state.timing.results_grace_after_action_day
-    if c.issued_at < deadline:
-        raise DomainError("not_due", f"results are awaited until {deadline.isoformat()}")
-    return [_closing(state, c)]
+    day = _day(state, c.action_day_id)
+    assert c.issued_at is not None
+    deadline = day.end + state.timing.results_grace_after_action_day
+    if day.status is not ActionDayStatus.RUNNING or c.issued_at < deadline:
+        raise DomainError("not_due", f"results of {day.action_day_id} are awaited until {deadline.isoformat()}")
+    finished = _day_finished(state, day, c)
+    return [finished, *_close_if_all_over(evolve(state, finished), c)]
 
 
 def _cancel(state: OperationState, c: cmd.CancelOperation) -> list[ev.Event]:
@@ -396,11 +514,14 @@ _DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {
     cmd.ReplanTask: _replan,
     cmd.DropTask: _drop,
     cmd.ScheduleActionDay: _schedule,
+    cmd.CancelActionDay: _cancel_day,
     cmd.RemindApproval: _remind,
     cmd.EscalateApproval: _escalate,
-    cmd.StartExecution: _start_execution,
+    cmd.RequestRelease: _request_release,
+    cmd.InvitePartner: _invite_partner,
+    cmd.StartActionDay: _start_day,
     cmd.ReportResults: _report,
-    cmd.CloseOperation: _close,
+    cmd.FinishActionDay: _finish_day,
     cmd.CancelOperation: _cancel,
 }
 

@@ -20,7 +20,7 @@ def describe(event: ev.Event) -> str:
         case ev.TargetAdded(target=t):
             return f"{t.target_id} {t.name} ({t.kind.value}) from {t.contributed_by}, {t.handling_code.value}"
         case ev.IntelligenceAdded(item=i):
-            return f"{i.item_id} from {i.contributed_by}, {i.handling_code.value}: {i.summary}"
+            return f"{i.item_id} from {i.contributed_by}, {i.handling_code.value} {i.evaluation}"
         case ev.PrioritisationSubmitted(computed=c):
             return f"computed priority {c.score} (threshold {c.threshold}, confidence {c.confidence.value})"
         case ev.PriorityDecided(score=score, overridden=overridden, computed_score=computed):
@@ -49,10 +49,18 @@ def describe(event: ev.Event) -> str:
                     + "; ".join(f"{p.name} ({p.country})" for p in d.places))
         case ev.ExecutionBlocked(reasons=reasons):
             return "blocked: " + "; ".join(reasons)
+        case ev.ActionDayCancelled(action_day_id=day_id):
+            return f"{day_id} cancelled"
+        case ev.ActionDayFinished(action_day_id=day_id, totals=totals, missing_states=missing):
+            return f"{day_id} finished: " + _results(totals) + (f"; missing {', '.join(missing)}" if missing else "")
+        case ev.ItemReleased(item_id=item_id, to_state=to_state):
+            return f"{item_id} released to {to_state}"
+        case ev.PartnerInvited(partner=code):
+            return f"partner {code} invited"
         case ev.ExecutionStarted(member_states=states):
             return f"action day started for {', '.join(states)}"
-        case ev.ResultsReported(member_state=state, results=r):
-            return f"{state}: {_results(r)}"
+        case ev.ResultsReported(member_state=state, results=r, action_day_id=day_id):
+            return f"{day_id} {state}: {_results(r)}"
         case ev.OperationClosed(totals=totals, missing_states=missing):
             return "totals: " + _results(totals) + (f"; missing {', '.join(missing)}" if missing else "")
         case ev.OperationCancelled(phase=phase):

@@ -121,7 +121,14 @@ class ExecutionBlocked(EventBase):
     reasons: tuple[str, ...]
 
 
+class ActionDayCancelled(EventBase):
+    type: Literal["action_day_cancelled"] = "action_day_cancelled"
+    action_day_id: str
+
+
 class ExecutionStarted(EventBase):
+    """An action day started (the first one also moves the operation to EXECUTE)."""
+
     type: Literal["execution_started"] = "execution_started"
     action_day_id: str
     member_states: tuple[str, ...]
@@ -131,6 +138,14 @@ class ResultsReported(EventBase):
     type: Literal["results_reported"] = "results_reported"
     member_state: str
     results: Results
+    action_day_id: str = "AD1"
+
+
+class ActionDayFinished(EventBase):
+    type: Literal["action_day_finished"] = "action_day_finished"
+    action_day_id: str
+    totals: Results
+    missing_states: tuple[str, ...]
 
 
 class OperationClosed(EventBase):
@@ -138,6 +153,19 @@ class OperationClosed(EventBase):
     totals: Results
     reported_states: tuple[str, ...]
     missing_states: tuple[str, ...]
+    totals_by_state: dict[str, Results] = {}
+    totals_by_day: dict[str, Results] = {}
+
+
+class ItemReleased(EventBase):
+    type: Literal["item_released"] = "item_released"
+    item_id: str
+    to_state: str
+
+
+class PartnerInvited(EventBase):
+    type: Literal["partner_invited"] = "partner_invited"
+    partner: str
 
 
 class OperationCancelled(EventBase):
@@ -149,8 +177,8 @@ Event = Annotated[
     OperationOpened | TargetAdded | IntelligenceAdded | PrioritisationSubmitted | PriorityDecided
     | OperationParked | PhaseAdvanced | TaskPlanned | TaskApprovalGiven | TaskApproved
     | TaskRejected | TaskReplanned | TaskDropped | ApprovalReminded | ApprovalEscalated
-    | ActionDayScheduled | ExecutionBlocked | ExecutionStarted | ResultsReported
-    | OperationClosed | OperationCancelled,
+    | ActionDayScheduled | ActionDayCancelled | ExecutionBlocked | ExecutionStarted | ResultsReported
+    | ActionDayFinished | OperationClosed | OperationCancelled | ItemReleased | PartnerInvited,
     Field(discriminator="type"),
 ]
 

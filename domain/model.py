@@ -100,13 +100,38 @@ class Target(Frozen):
         return value
 
 
+class SourceReliability(StrEnum):
+    """4x4 evaluation, source: A reliable, B mostly reliable, C not reliable, X cannot be assessed."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    X = "X"
+
+
 class Intelligence(Frozen):
+    """An item under a handling code, evaluated by the 4x4 system (source reliability A/B/C/X and
+    information accuracy 1 known true, 2 known to the source, 3 not known to the source, 4 cannot be judged)."""
+
     item_id: str = ""
     summary: str = Field(min_length=1)
     contributed_by: str = ""
     handling_code: HandlingCode = HandlingCode.H0
     handling_restriction: str | None = None
+    source_reliability: SourceReliability = SourceReliability.X
+    information_accuracy: int = Field(default=4, ge=1, le=4)
     linked_targets: tuple[str, ...] = ()
+    released_to: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _h3_states_restriction(self) -> Intelligence:
+        if self.handling_code is HandlingCode.H3 and not self.handling_restriction:
+            raise ValueError("handling_code H3 needs handling_restriction stating the restriction")
+        return self
+
+    @property
+    def evaluation(self) -> str:
+        return f"{self.source_reliability.value}{self.information_accuracy}"
 
 
 class TaskKind(StrEnum):
@@ -116,6 +141,7 @@ class TaskKind(StrEnum):
     FINANCIAL_ENQUIRY = "financial_enquiry"
     WITNESS_PROTECTION = "witness_protection"
     VICTIM_SUPPORT = "victim_support"
+    RELEASE = "release"  # permission to pass an intelligence item on, asked of its provider
     OTHER = "other"
 
 
@@ -139,6 +165,12 @@ class Task(Frozen):
     rejection_reason: str | None = None
     reminded: bool = False
     escalated: bool = False
+    item_id: str | None = None
+    release_to: str | None = None
+
+    @property
+    def is_release(self) -> bool:
+        return self.kind is TaskKind.RELEASE
 
     @property
     def approvals_needed(self) -> int:
@@ -157,6 +189,11 @@ class ActionDayStatus(StrEnum):
     BLOCKED = "blocked"
     RUNNING = "running"
     FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_over(self) -> bool:
+        return self in (ActionDayStatus.FINISHED, ActionDayStatus.CANCELLED)
 
 
 class ActionDay(Frozen):
@@ -164,7 +201,10 @@ class ActionDay(Frozen):
     start: datetime
     end: datetime
     places: tuple[Place, ...]
+    member_states: tuple[str, ...] = ()
     status: ActionDayStatus = ActionDayStatus.SCHEDULED
+    cancelled_reason: str | None = None
+    missing_states: tuple[str, ...] = ()
 
 
 class Results(Frozen):

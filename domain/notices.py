@@ -38,10 +38,13 @@ def notices_for(state: OperationState, event: ev.Event) -> list[Notice]:
         case ev.ExecutionBlocked(reasons=reasons):
             return [Notice(kind="execution_blocked", recipient_role=Role.COORDINATOR, recipient_state=None,
                            message=f"{name}: action day could not start: {'; '.join(reasons)}")]
-        case ev.ExecutionStarted(member_states=states):
+        case ev.ExecutionStarted(action_day_id=day_id, member_states=states):
             return [Notice(kind="action_day_started", recipient_role=Role.LIAISON_OFFICER, recipient_state=s,
-                           message=f"{name}: the action day has started; report your results")
+                           message=f"{name}: action day {day_id} has started; report your results")
                     for s in states]
+        case ev.ItemReleased(item_id=item_id, to_state=to_state):
+            return [Notice(kind="item_released", recipient_role=Role.LIAISON_OFFICER, recipient_state=to_state,
+                           message=f"{name}: intelligence item {item_id} was released to {to_state}")]
         case ev.OperationClosed(missing_states=missing):
             note = f"; no results from {', '.join(missing)}" if missing else ""
             return [Notice(kind="operation_closed", recipient_role=Role.COORDINATOR, recipient_state=None,

@@ -12,8 +12,13 @@ EU_MEMBER_STATES: frozenset[str] = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )
 _ALIASES = {"GR": "EL"}
+# Operational partners that are bodies rather than states; codes as the task force writes them.
+PARTNER_BODIES: dict[str, str] = {
+    "EUROPOL": "Europol", "EUROJUST": "Eurojust", "FRONTEX": "Frontex", "INTERPOL": "Interpol",
+    "UNODC": "UN Office on Drugs and Crime",
+}
 _ISO_CODES: frozenset[str] = frozenset(ISO_COUNTRIES)
-_NAMES = ISO_COUNTRIES | {"EL": "Greece"}
+_NAMES = ISO_COUNTRIES | {"EL": "Greece"} | PARTNER_BODIES
 
 
 def canonical_code(code: str) -> str:
@@ -51,7 +56,21 @@ def partner(code: str, field: str = "partners") -> str:
     canonical = canonical_code(code)
     if canonical in EU_MEMBER_STATES:
         raise InvalidInput(field, code, f"{field}: {code!r} is an EU member state, not an operational partner.")
-    if canonical in _ISO_CODES:
+    if canonical in _ISO_CODES or canonical in PARTNER_BODIES:
         return canonical
-    raise InvalidInput(field, code, f"{field}: {code!r} is not an ISO 3166-1 alpha-2 country code."
-                       + _close_matches(canonical, _ISO_CODES - EU_MEMBER_STATES - set(_ALIASES)))
+    raise InvalidInput(field, code, f"{field}: {code!r} is neither an ISO 3166-1 alpha-2 country code nor a "
+                       f"partner body ({', '.join(PARTNER_BODIES)})."
+                       + _close_matches(canonical, (_ISO_CODES | set(PARTNER_BODIES)) - EU_MEMBER_STATES
+                                        - set(_ALIASES)))
+
+
+def participant(code: str, field: str = "member_state") -> str:
+    """A member state or an operational partner, canonical; refused with close matches otherwise."""
+    canonical = canonical_code(code)
+    if canonical in EU_MEMBER_STATES:
+        return canonical
+    try:
+        return partner(code, field)
+    except InvalidInput:
+        raise InvalidInput(field, code, f"{field}: {code!r} is neither an EU member state nor an operational "
+                           "partner." + _close_matches(canonical, _ISO_CODES | set(PARTNER_BODIES))) from None

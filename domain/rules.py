@@ -8,9 +8,9 @@ from domain.state import OperationState
 
 COORDINATOR_ONLY = frozenset({
     "open_operation", "submit_for_prioritisation", "decide_priority", "plan_task", "replan_task",
-    "drop_task", "schedule_action_day", "cancel_operation",
+    "drop_task", "schedule_action_day", "cancel_action_day", "cancel_operation", "invite_partner",
 })
-SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_execution", "close_operation"})
+SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_action_day", "finish_action_day"})
 
 
 def require_role(actor: Actor, command_kind: str, *roles: Role) -> None:
@@ -39,7 +39,7 @@ def authorise(actor: Actor, command_kind: str) -> None:
         require_role(actor, command_kind, Role.SYSTEM)
     elif command_kind in COORDINATOR_ONLY:
         require_role(actor, command_kind, Role.COORDINATOR)
-    elif command_kind in ("add_target", "add_intelligence"):
+    elif command_kind in ("add_target", "add_intelligence", "request_release"):
         require_role(actor, command_kind, Role.COORDINATOR, Role.LIAISON_OFFICER)
     elif command_kind in ("approve_task", "reject_task"):
         require_role(actor, command_kind, Role.APPROVER)

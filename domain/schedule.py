@@ -1,4 +1,4 @@
-"""When the workflow must act on its own: reminders, escalations, action-day start, results deadline.
+"""When the workflow must act on its own: reminders, escalations, action-day starts, results deadlines.
 
 Pure functions of the state and the current time, so the workflow's timers follow from the event log.
 """
@@ -13,28 +13,39 @@ from domain.model import ActionDayStatus, Phase, TaskStatus
 from domain.state import OperationState
 
 
-def _deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
+def _task_deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
     timing = state.timing
     due: list[tuple[datetime, cmd.Command]] = []
-    if state.phase is Phase.PREPARE:
-        for task in state.tasks.values():
-            if task.status is not TaskStatus.PENDING:
-                continue
-            if not task.reminded:
-                due.append((task.due - timing.reminder_before_due,
-                            cmd.RemindApproval(actor=SYSTEM, task_id=task.task_id,
-                                               justification="approval due soon")))
-            if not task.escalated:
-                due.append((task.due + timing.escalate_after_due,
-                            cmd.EscalateApproval(actor=SYSTEM, task_id=task.task_id,
-                                                 justification="approval overdue")))
-        day = state.action_day
-        if day is not None and day.status is ActionDayStatus.SCHEDULED:
-            due.append((day.start, cmd.StartExecution(actor=SYSTEM, justification="action day started")))
-    if state.phase is Phase.EXECUTE and state.action_day is not None:
-        deadline = state.action_day.end + timing.results_grace_after_action_day
-        due.append((deadline, cmd.CloseOperation(actor=SYSTEM, justification="results deadline passed")))
+    for task in state.tasks.values():
+        if task.status is not TaskStatus.PENDING:
+            continue
+        if not task.reminded:
+            due.append((task.due - timing.reminder_before_due,
+                        cmd.RemindApproval(actor=SYSTEM, task_id=task.task_id, justification="approval due soon")))
+        if not task.escalated:
+            due.append((task.due + timing.escalate_after_due,
+                        cmd.EscalateApproval(actor=SYSTEM, task_id=task.task_id, justification="approval overdue")))
     return due
+
+
+def _day_deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
+    due: list[tuple[datetime, cmd.Command]] = []
+    if state.phase not in (Phase.PREPARE, Phase.EXECUTE):
+        return due
+    for day in state.days(ActionDayStatus.SCHEDULED):
+        due.append((day.start, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
+                                                  justification="action day started")))
+    for day in state.days(ActionDayStatus.RUNNING):
+        due.append((day.end + state.timing.results_grace_after_action_day,
+                    cmd.FinishActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
+                                        justification="results deadline passed")))
+    return due
+
+
+def _deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
+    if state.phase is None or state.phase.is_terminal:
+        return []
+    return _task_deadlines(state) + _day_deadlines(state)
 
 
 def next_deadline(state: OperationState) -> datetime | None:

@@ -49,10 +49,12 @@ class OperationState(BaseModel):
     priority_overridden: bool = False
     parked: bool = False
     tasks: dict[str, Task] = {}
-    action_day: ActionDay | None = None
+    action_days: dict[str, ActionDay] = {}
     execution_blocked_reasons: tuple[str, ...] = ()
-    results: dict[str, Results] = {}
+    results: dict[str, dict[str, Results]] = {}
     totals: Results | None = None
+    totals_by_state: dict[str, Results] = {}
+    totals_by_day: dict[str, Results] = {}
     missing_states: tuple[str, ...] = ()
     cancelled_reason: str | None = None
     opened_at: datetime | None = None
@@ -73,20 +75,30 @@ class OperationState(BaseModel):
         return [t for t in self.tasks.values() if t.status is TaskStatus.PENDING
                 and (member_state is None or t.member_state == member_state)]
 
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return (*self.participating_states, *self.partners)
+
+    def operational_tasks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if not t.is_release]
+
     def readiness_problems(self) -> list[str]:
         """Why execution cannot start now; empty when it can."""
         problems = []
-        if self.action_day is None:
-            problems.append("no action day is scheduled")
-        if not any(t.status is TaskStatus.APPROVED for t in self.tasks.values()):
+        operational = self.operational_tasks()
+        if not any(t.status is TaskStatus.APPROVED for t in operational):
             problems.append("no task is approved")
-        for task in self.tasks.values():
+        for task in operational:
             if task.status in (TaskStatus.PENDING, TaskStatus.REJECTED):
                 problems.append(f"task {task.task_id} ({task.member_state}) is {task.status.value}")
         return problems
 
-    def reporting_states(self) -> tuple[str, ...]:
-        return self.participating_states
+    def days(self, *statuses: ActionDayStatus) -> list[ActionDay]:
+        return sorted((d for d in self.action_days.values() if not statuses or d.status in statuses),
+                      key=lambda d: (d.start, d.action_day_id))
+
+    def item(self, item_id: str) -> Intelligence | None:
+        return next((i for i in self.intelligence if i.item_id == item_id), None)
 
 
 def _opened(s: OperationState, e: ev.OperationOpened) -> dict[str, Any]:
@@ -114,17 +126,23 @@ def _rejected(s: OperationState, e: ev.TaskRejected) -> dict[str, Any]:
                       rejection_reason=e.justification)
 
 
-def _action_day_status(s: OperationState, status: ActionDayStatus) -> ActionDay | None:
-    return s.action_day.model_copy(update={"status": status}) if s.action_day else None
+def _with_day(s: OperationState, day_id: str, **changes: Any) -> dict[str, Any]:
+    return {"action_days": {**s.action_days, day_id: s.action_days[day_id].model_copy(update=changes)}}
 
 
 def _results(s: OperationState, e: ev.ResultsReported) -> dict[str, Any]:
-    return {"results": {**s.results, e.member_state: e.results}}
+    return {"results": {**s.results, e.action_day_id: {**s.results.get(e.action_day_id, {}),
+                                                       e.member_state: e.results}}}
 
 
 def _closed(s: OperationState, e: ev.OperationClosed) -> dict[str, Any]:
     return {"phase": Phase.CLOSED, "totals": e.totals, "missing_states": e.missing_states,
-            "action_day": _action_day_status(s, ActionDayStatus.FINISHED)}
+            "totals_by_state": e.totals_by_state, "totals_by_day": e.totals_by_day}
+
+
+def _released(s: OperationState, e: ev.ItemReleased) -> dict[str, Any]:
+    return {"intelligence": tuple(i.model_copy(update={"released_to": (*i.released_to, e.to_state)})
+                                  if i.item_id == e.item_id else i for i in s.intelligence)}
 
 
 _EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]] = {
@@ -144,12 +162,19 @@ _EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]
     ev.TaskDropped: lambda s, e: _with_task(s, e.task_id, status=TaskStatus.DROPPED),
     ev.ApprovalReminded: lambda s, e: _with_task(s, e.task_id, reminded=True),
     ev.ApprovalEscalated: lambda s, e: _with_task(s, e.task_id, escalated=True),
-    ev.ActionDayScheduled: lambda s, e: {"action_day": e.action_day, "execution_blocked_reasons": ()},
+    ev.ActionDayScheduled: lambda s, e: {"action_days": {**s.action_days, e.action_day.action_day_id: e.action_day},
+                                         "execution_blocked_reasons": ()},
+    ev.ActionDayCancelled: lambda s, e: _with_day(s, e.action_day_id, status=ActionDayStatus.CANCELLED,
+                                                  cancelled_reason=e.justification),
     ev.ExecutionBlocked: lambda s, e: {"execution_blocked_reasons": e.reasons,
-                                       "action_day": _action_day_status(s, ActionDayStatus.BLOCKED)},
-    ev.ExecutionStarted: lambda s, e: {"action_day": _action_day_status(s, ActionDayStatus.RUNNING)},
+                                       **_with_day(s, e.action_day_id, status=ActionDayStatus.BLOCKED)},
+    ev.ExecutionStarted: lambda s, e: _with_day(s, e.action_day_id, status=ActionDayStatus.RUNNING),
     ev.ResultsReported: _results,
+    ev.ActionDayFinished: lambda s, e: _with_day(s, e.action_day_id, status=ActionDayStatus.FINISHED,
+                                                 missing_states=e.missing_states),
     ev.OperationClosed: _closed,
+    ev.ItemReleased: _released,
+    ev.PartnerInvited: lambda s, e: {"partners": (*s.partners, e.partner)},
     ev.OperationCancelled: lambda s, e: {"phase": Phase.CANCELLED, "cancelled_reason": e.justification},
 }
 

@@ -13,3 +13,4 @@ class Timing(BaseModel):
     reminder_before_due: timedelta = timedelta(days=1)
     escalate_after_due: timedelta = timedelta(0)
     results_grace_after_action_day: timedelta = timedelta(days=2)
+    release_answer_within: timedelta = timedelta(days=3)

@@ -17,13 +17,15 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.actors import Actor
 from domain.audit import ChainHead
 from domain.commands import Command, OpenOperation
 from domain.decider import decide
 from domain.errors import DomainError
-from domain.model import Phase, Task
+from domain.model import Intelligence, Phase, Task
 from domain.reference import member_state as member_state_code
 from domain.state import OperationState
+from domain.visibility import require_visible
 from workflows.messages import (
     CODE_NAME,
     LEAD_STATE,
@@ -138,6 +140,23 @@ class OperationsGateway:
         except RPCError as error:
             raise DomainError("not_found", f"operation {operation_id} has no workflow: {error.message}",
                               field="operation_id", value=operation_id) from None
+
+    async def intelligence(self, operation_id: str, viewer: Actor, item_id: str | None = None) -> list[Intelligence]:
+        """Items the viewer may see; asking for one it may not see is refused, naming the rule."""
+        handle = self._client.get_workflow_handle(operation_id)
+        visible = await handle.query(OperationWorkflow.intelligence, viewer)
+        if item_id is None:
+            return visible
+        found = [i for i in visible if i.item_id == item_id]
+        if found:
+            return found
+        state = await self.state(operation_id)
+        item = state.item(item_id)
+        if item is None:
+            raise DomainError("not_found", f"item_id: {item_id!r} is not an intelligence item of {operation_id}",
+                              field="item_id", value=item_id)
+        require_visible(item, viewer, state)
+        return [item]
 
     async def pending_tasks(self, operation_id: str, member_state: str | None) -> list[Task]:
         handle = self._client.get_workflow_handle(operation_id)

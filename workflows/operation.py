@@ -19,14 +19,16 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
+    from domain.actors import Actor
     from domain.audit import ChainHead, record_of
     from domain.commands import Command
     from domain.decider import decide
     from domain.errors import DomainError
-    from domain.model import Phase, Task
+    from domain.model import Intelligence, Phase, Task
     from domain.notices import notices_for
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, evolve
+    from domain.visibility import visible_items
     from workflows.messages import (
         CODE_NAME,
         LEAD_STATE,
@@ -102,6 +104,11 @@ class OperationWorkflow:
     @workflow.query
     def head(self) -> ChainHead:
         return self._head
+
+    @workflow.query
+    def intelligence(self, viewer: Actor) -> list[Intelligence]:
+        """The items this viewer may see; the rest are not sent at all."""
+        return visible_items(viewer, self._state)
 
     @workflow.query
     def pending_tasks(self, member_state: str | None = None) -> list[Task]:

@@ -83,7 +83,7 @@ REFUSALS = [
     (("operation", "plan-task", "{op}", "--state", "EL", "--kind", "search", "--description", "x",
       "--due", "2020-01-01T00:00Z"), "coord-1", "due: 2020-01-01T00:00:00+00:00 is not in the future"),
     (("operation", "plan-task", "{op}", "--state", "XX", "--kind", "search", "--description", "x",
-      "--due", "+1d"), "coord-1", "member_state: 'XX' is not an EU member-state code"),
+      "--due", "+1d"), "coord-1", "member_state: 'XX' is neither an EU member state nor an operational partner"),
     (("operation", "submit", "{op}", str(EXAMPLES / "assessment.yaml")), "coord-1",
      "submit for prioritisation is allowed in phase IDENTIFY only"),
     (("task", "reject", "{op}", "TK1"), "ap-bg-1", "justification: a rejection needs a reason"),

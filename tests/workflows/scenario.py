@@ -45,6 +45,9 @@ LOW_ASSESSMENT = Assessment(harm_to_lives=1, violence=1, victim_vulnerability=1,
                             years_active=1)
 
 
+SOFIA = Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32)
+
+
 def later(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
@@ -92,10 +95,12 @@ class Scenario:
         await self.schedule(start_in=1.0)
         await wait_for(self.gateway, self.operation_id, lambda s: s.phase is Phase.EXECUTE)
 
-    async def schedule(self, start_in: float, hours: float = 4) -> None:
-        await self.send(cmd.ScheduleActionDay(
-            actor=COORDINATOR, start=later(start_in), end=later(start_in + hours * 3600),
-            places=(Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32),)))
+    async def schedule(self, start_in: float, hours: float = 4, day: str | None = None,
+                       states: tuple[str, ...] = (), place: Place = SOFIA) -> list[str]:
+        return await self.send(cmd.ScheduleActionDay(
+            actor=COORDINATOR, start=later(start_in), end=later(start_in + hours * 3600), places=(place,),
+            member_states=states, action_day_id=day))
 
-    async def report(self, state: str, results: Results) -> list[str]:
-        return await self.send(cmd.ReportResults(actor=officer(state), member_state=state, results=results))
+    async def report(self, state: str, results: Results, day: str | None = None) -> list[str]:
+        return await self.send(cmd.ReportResults(actor=officer(state), member_state=state, results=results,
+                                                 action_day_id=day))

@@ -83,13 +83,13 @@ async def test_full_lifecycle_with_three_states(gateway: OperationsGateway, oper
 
     await op.schedule(start_in=1.5)
     state = await wait_for(gateway, operation_id, lambda s: s.phase is Phase.EXECUTE)
-    assert state.action_day is not None and state.action_day.status.value == "running"
+    assert state.action_days["AD1"].status.value == "running"
 
     assert await op.report("BG", Results(arrests=4, searches=3, seizures=2, assets_frozen_eur=1000.5)) == [
         "results_reported"]
     await op.report("EL", Results(arrests=2, victims_safeguarded=17))
     assert await op.report("DE", Results(searches=1, assets_frozen_eur=2000)) == [
-        "results_reported", "operation_closed"]
+        "results_reported", "action_day_finished", "operation_closed"]
 
     final = await temporal_client.get_workflow_handle_for(OperationWorkflow.run, operation_id).result()
     assert final.phase is Phase.CLOSED and final.missing_states == ()
@@ -180,8 +180,9 @@ async def test_execution_blocked_until_rescheduled(gateway: OperationsGateway, o
     assert state.phase is Phase.PREPARE
     assert "task TK1 (EL) is pending" in state.execution_blocked_reasons
     await op.send(cmd.ApproveTask(actor=approver("EL"), task_id="TK1"))
-    await op.schedule(start_in=1.0)
-    await wait_for(gateway, operation_id, lambda s: s.phase is Phase.EXECUTE)
+    await op.schedule(start_in=1.0, day="AD1")
+    state = await wait_for(gateway, operation_id, lambda s: s.phase is Phase.EXECUTE)
+    assert list(state.action_days) == ["AD1"] and state.action_days["AD1"].status.value == "running"
     assert "execution_blocked" in types_of(session_engine, operation_id)
 
 

@@ -1,0 +1,96 @@
+"""Signed checkpoints end to end: taken by command and by the Temporal schedule, verified as prefixes
+of the log, inclusion proved, and a rewrite of history before a checkpoint caught."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+from temporalio.client import Client
+
+from domain.audit import chained, record_of
+from store.audit_log import AuditLog
+from store.checkpoints import Checkpoints
+from store.db import make_engine, upgrade
+from store.principals import Principal, Principals
+from store.tables import audit_events
+from tests.cli.conftest import Cli
+from tests.unit.builders import driven_to
+from worker import build_worker, ensure_checkpoint_schedule
+from workflows.checkpoint import CHECKPOINT_SCHEDULE_ID
+
+
+@pytest.fixture
+def own_store(tmp_path: Path) -> tuple[str, Engine]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    Principals(engine).add(Principal(id="aud-1", display_name="Auditor", role="auditor"))
+    for stream in ("op-a", "op-b"):
+        events = driven_to("closed").events
+        AuditLog(engine).append(stream, [record_of(stream, n, f"{stream}-{n}", e) for n, e in enumerate(events, 1)])
+    return url, engine
+
+
+def _cli(url: str, tmp_path: Path) -> Cli:
+    return Cli({"LIAISON_DATABASE_URL": url, "LIAISON_CHECKPOINT_KEY_FILE": str(tmp_path / "key.pem"),
+                "LIAISON_TEMPORAL_ADDRESS": "127.0.0.1:9", "COLUMNS": "200"})
+
+
+async def test_checkpoints_prove_prefixes_and_inclusion(own_store: tuple[str, Engine], tmp_path: Path) -> None:
+    url, engine = own_store
+    cli = _cli(url, tmp_path)
+    first = await cli("audit", "checkpoint", actor="aud-1")
+    assert first.exit_code == 0 and "signed checkpoint" in first.output, first.output
+    again = await cli("audit", "checkpoint", actor="aud-1")
+    assert "unchanged" in again.output and len(Checkpoints(engine).all()) == 1
+    assert oct((tmp_path / "key.pem").stat().st_mode & 0o777) == "0o600"
+
+    more = driven_to("cancelled").events
+    AuditLog(engine).append("op-c", [record_of("op-c", n, f"op-c-{n}", e) for n, e in enumerate(more, 1)])
+    assert (await cli("audit", "checkpoint", actor="aud-1")).exit_code == 0
+    consistent = await cli("audit", "checkpoints", actor="aud-1")
+    assert consistent.exit_code == 0 and "2 checkpoints are signed and are prefixes" in consistent.output
+
+    proved = await cli("audit", "prove", "op-b", "3", actor="aud-1")
+    assert proved.exit_code == 0 and "included" in proved.output and "is leaf" in proved.output
+
+
+async def test_rewriting_history_before_a_checkpoint_is_caught(own_store: tuple[str, Engine], tmp_path: Path) -> None:
+    url, engine = own_store
+    cli = _cli(url, tmp_path)
+    assert (await cli("audit", "checkpoint", actor="aud-1")).exit_code == 0
+    records = AuditLog(engine).read("op-a")
+    prev = records[1].prev_hash
+    with engine.begin() as conn:
+        for record in records[1:]:
+            changed = record.model_copy(update={"justification": "rewritten"}) if record.seq == 2 else record
+            link = chained(changed, prev)
+            prev = link.hash
+            conn.execute(update(audit_events).where(audit_events.c.position == record.position).values(
+                justification=link.justification, prev_hash=link.prev_hash, hash=link.hash))
+    found = await cli("audit", "checkpoints", actor="aud-1")
+    assert found.exit_code == 1
+    assert "not a prefix of the current log" in found.output
+
+
+async def test_the_schedule_takes_checkpoints(temporal_client: Client, tmp_path: Path,
+                                              own_store: tuple[str, Engine]) -> None:
+    from settings import Settings
+
+    _, engine = own_store
+    settings = Settings(task_queue="liaison-checkpoints", data_dir=tmp_path)
+    async with build_worker(temporal_client, engine, settings.task_queue, checkpoint_key_file=tmp_path / "k.pem"):
+        await ensure_checkpoint_schedule(temporal_client, settings)
+        await ensure_checkpoint_schedule(temporal_client, settings)  # idempotent
+        handle = temporal_client.get_schedule_handle(CHECKPOINT_SCHEDULE_ID)
+        await handle.trigger()
+        for _ in range(100):
+            if Checkpoints(engine).all():
+                break
+            await asyncio.sleep(0.1)
+        await handle.delete()
+    checkpoints = Checkpoints(engine).all()
+    assert [cp.log_size for cp in checkpoints] == [len(AuditLog(engine).read("op-a")) * 2]
