@@ -6,11 +6,13 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
 
 from domain.prioritisation import ScoringPolicy
 from domain.timing import Timing
+from store.index import DeconflictionIndex
 
 
 class Settings(BaseSettings):
@@ -31,6 +33,10 @@ class Settings(BaseSettings):
     checkpoint_public_key_file: Path | None = None
     checkpoint_interval: timedelta = timedelta(hours=1)
 
+    deconfliction_radius_km: float = Field(default=1.0, gt=0)
+    # Privacy mode: with a key the index holds only keyed HMAC-SHA-256 digests, never clear identifiers.
+    deconfliction_privacy_key: SecretStr | None = None
+
     reminder_before_due: timedelta = timedelta(days=1)
     escalate_after_due: timedelta = timedelta(0)
     results_grace_after_action_day: timedelta = timedelta(days=2)
@@ -47,6 +53,11 @@ class Settings(BaseSettings):
     @property
     def temporal_db_file(self) -> Path:
         return self.data_dir / "temporal.db"
+
+    def deconfliction_index(self, engine: Engine) -> DeconflictionIndex:
+        key = self.deconfliction_privacy_key
+        return DeconflictionIndex(engine, privacy_key=key.get_secret_value().encode() if key else None,
+                                  radius_km=self.deconfliction_radius_km)
 
     def timing(self) -> Timing:
         return Timing(

@@ -26,6 +26,7 @@ from temporalio.workflow import SandboxImportNotificationPolicy
 
 from activities.audit import StoreActivities
 from activities.checkpoint import CheckpointActivities
+from activities.deconfliction import DeconflictionActivities
 from logging_setup import configure_logging
 from settings import Settings, get_settings
 from store.audit_log import AuditLog
@@ -47,12 +48,14 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sand
     """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
     activities = StoreActivities(AuditLog(engine), Notifications(engine))
     checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
+    deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
     restrictions = SandboxRestrictions.default
     if strict_sandbox:
         restrictions = restrictions.with_import_notification_policy(
             SandboxImportNotificationPolicy.RAISE_ON_UNINTENTIONAL_PASSTHROUGH)
     return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow, CheckpointWorkflow],
-                  activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint],
+                  activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint,
+                              deconfliction.deconflict, deconfliction.release_entries],
                   workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions))
 
 

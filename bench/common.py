@@ -4,6 +4,7 @@ baseline worker in this process, plus the actors, spec and statistics the benchm
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import shutil
 import statistics
@@ -28,7 +29,7 @@ from temporalio.worker import Worker
 from bench.baseline import BareWorkflow, OneActivityWorkflow, noop
 from domain import commands as cmd
 from domain.actors import Actor, Role
-from domain.model import OperationSpec, TaskKind
+from domain.model import Identifier, IdentifierKind, OperationSpec, Place, Target, TaskKind
 from domain.prioritisation import Assessment
 from domain.timing import Timing
 from gateway.operations import OperationsGateway
@@ -109,10 +110,28 @@ def _example(name: str) -> object:
     return yaml.safe_load((EXAMPLES / name).read_text("utf-8"))
 
 
+_DISTINCT = itertools.count(1)
+
+
+def _distinct_target(target: Target, n: int) -> Target:
+    """The target with a phone and a date of birth of its own (day above 12: no transposed match)."""
+    return target.model_copy(update={
+        "date_of_birth": f"{1900 + n // 216}-{1 + (n // 18) % 12:02d}-{13 + n % 18}",
+        "identifiers": (Identifier(kind=IdentifierKind.PHONE, value=f"+35988{n:07d}"),)})
+
+
 def two_state_spec() -> OperationSpec:
-    """The example operation, cut down to its lead BG and EL (the demo's third state DE dropped)."""
+    """The example operation, cut down to its lead BG and EL (the demo's third state DE dropped), with
+    targets no other benchmark operation has, so deconfliction finds no hit to block execution."""
     spec = OperationSpec.model_validate(_example("operation.yaml"))
-    return spec.model_copy(update={"participating_states": ("BG", "EL")})
+    targets = tuple(_distinct_target(t, next(_DISTINCT)) for t in spec.targets)
+    return spec.model_copy(update={"participating_states": ("BG", "EL"), "targets": targets})
+
+
+def distinct_place() -> Place:
+    """A place about 5 km from any other this run hands out, so action windows do not collide."""
+    n = next(_DISTINCT)
+    return Place(name=f"Sofia #{n}", country="BG", latitude=30 + (n // 100) * 0.05, longitude=(n % 100) * 0.07)
 
 
 def assessment() -> Assessment:

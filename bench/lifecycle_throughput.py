@@ -25,6 +25,7 @@ from bench.common import (
     Bench,
     bench_env,
     console,
+    distinct_place,
     median,
     new_operation_id,
     open_to_prepare,
@@ -32,16 +33,14 @@ from bench.common import (
     plan_task,
 )
 from domain import commands as cmd
-from domain.model import Phase, Place, Results
+from domain.model import Phase, Results
 from domain.state import OperationState
 from domain.timing import Timing
-from workflows.operation import OperationWorkflow
 
 IN_FLIGHT = 20
 ACTION_DAY_LEAD = timedelta(seconds=1)
 TIMING = Timing(reminder_before_due=timedelta(seconds=1),
                 results_grace_after_action_day=timedelta(seconds=60))
-PLACE = Place(name="Sofia", country="BG", latitude=42.6977, longitude=23.3219)
 
 
 async def lifecycle(bench: Bench) -> None:
@@ -52,15 +51,14 @@ async def lifecycle(bench: Bench) -> None:
     await gateway.send(operation_id, cmd.ApproveTask(actor=APPROVER["BG"], task_id="TK1"))
     start = datetime.now(UTC) + ACTION_DAY_LEAD
     await gateway.send(operation_id, cmd.ScheduleActionDay(
-        actor=COORDINATOR, start=start, end=start + timedelta(hours=8), places=(PLACE,)))
+        actor=COORDINATOR, start=start, end=start + timedelta(hours=8), places=(distinct_place(),)))
     await asyncio.sleep(ACTION_DAY_LEAD.total_seconds())
     while (await gateway.state(operation_id)).phase is not Phase.EXECUTE:
         await asyncio.sleep(0.1)
     for state, officer in OFFICER.items():
         await gateway.send(operation_id, cmd.ReportResults(
             actor=officer, member_state=state, results=Results(arrests=1, searches=1)))
-    handle = bench.client.get_workflow_handle_for(OperationWorkflow.run, operation_id)
-    final: OperationState = await handle.result()
+    final = await bench.client.get_workflow_handle(operation_id, result_type=OperationState).result()
     assert final.phase is Phase.CLOSED, final.phase
 
 

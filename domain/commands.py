@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
-from domain.model import Intelligence, OperationSpec, Place, Results, Target, TaskKind
+from domain.model import (
+    DeconflictionHit,
+    HitResolution,
+    Intelligence,
+    OperationSpec,
+    Place,
+    Results,
+    Target,
+    TaskKind,
+)
 from domain.prioritisation import Assessment, ScoringPolicy
 from domain.timing import Timing
 
@@ -124,7 +133,28 @@ class CancelOperation(CommandBase):
     kind: Literal["cancel_operation"] = "cancel_operation"
 
 
-# Commands the workflow itself issues when a timer fires; only the system actor may issue them.
+class ResolveHit(CommandBase):
+    """A liaison officer of a state involved resolves a deconfliction hit, for both operations."""
+
+    kind: Literal["resolve_hit"] = "resolve_hit"
+    hit_id: str
+    resolution: HitResolution
+
+
+# Commands the workflow itself issues (timers, deconfliction); only the system actor may issue them.
+class RecordHit(CommandBase):
+    kind: Literal["record_hit"] = "record_hit"
+    hit: DeconflictionHit
+
+
+class RecordHitResolution(CommandBase):
+    """The other side resolved a hit shared with this operation."""
+
+    kind: Literal["record_hit_resolution"] = "record_hit_resolution"
+    hit_id: str
+    resolution: HitResolution
+    resolved_by: str
+
 class RemindApproval(CommandBase):
     kind: Literal["remind_approval"] = "remind_approval"
     task_id: str
@@ -151,6 +181,7 @@ Command = Annotated[
     OpenOperation | AddTarget | AddIntelligence | SubmitForPrioritisation | DecidePriority
     | PlanTask | ApproveTask | RejectTask | ReplanTask | DropTask | ScheduleActionDay
     | CancelActionDay | ReportResults | RequestRelease | InvitePartner | CancelOperation
-    | RemindApproval | EscalateApproval | StartActionDay | FinishActionDay,
+    | ResolveHit | RemindApproval | EscalateApproval | StartActionDay | FinishActionDay | RecordHit
+    | RecordHitResolution,
     Field(discriminator="kind"),
 ]

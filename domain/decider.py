@@ -13,10 +13,12 @@ from typing import Any
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import Actor, Role
+from domain.deconfliction.normalise import identifier_key
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
 from domain.model import (
     ActionDay,
     ActionDayStatus,
+    DeconflictionHit,
     Intelligence,
     OperationSpec,
     Phase,
@@ -102,6 +104,8 @@ def _number_target(target: Target, number: int, contributor: str, networks: set[
         raise InvalidInput("target.network", target.network,
                            f"target.network: {target.network!r} is not a network of the operation "
                            f"(known: {', '.join(sorted(networks)) or 'none'})")
+    for identifier in target.identifiers:
+        identifier_key(identifier, contributor)  # refuses a number, IBAN or plate that cannot be read
     return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor})
 
 
@@ -131,7 +135,7 @@ def _open(state: OperationState, c: cmd.OpenOperation) -> list[ev.Event]:
     )
     intelligence = tuple(
         item.model_copy(update={
-            "item_id": f"IN{i}", "linked_targets": _resolve_links(item, targets),
+            "item_id": f"IN{i}", "linked_targets": _resolve_links(item, targets), "released_to": (),
             "contributed_by": _contributor(item.contributed_by, lead, contributors,
                                            "intelligence.contributed_by")})
         for i, item in enumerate(spec.intelligence, start=1)
@@ -169,7 +173,7 @@ def _add_intelligence(state: OperationState, c: cmd.AddIntelligence) -> list[ev.
     contributor = _own_contribution(state, c.actor, c.item.contributed_by, "item.contributed_by")
     item = c.item.model_copy(update={
         "item_id": f"IN{len(state.intelligence) + 1}", "contributed_by": contributor,
-        "linked_targets": _resolve_links(c.item, state.targets)})
+        "linked_targets": _resolve_links(c.item, state.targets), "released_to": ()})
     return [ev.IntelligenceAdded(item=item, **_meta(c))]
 
 
@@ -405,15 +409,75 @@ def _invite_partner(state: OperationState, c: cmd.InvitePartner) -> list[ev.Even
     return [ev.PartnerInvited(partner=code, **_meta(c))]
 
 
+# --- deconfliction --------------------------------------------------------------------------------
+
+def _hit(state: OperationState, hit_id: str) -> DeconflictionHit:
+    hit = state.hits.get(hit_id)
+    if hit is None:
+        known = ", ".join(state.hits) or "none"
+        raise InvalidInput("hit_id", hit_id, f"hit_id: {hit_id!r} is not a deconfliction hit of operation "
+                           f"{state.operation_id} (hits: {known})")
+    return hit
+
+
+def _resolve_hit(state: OperationState, c: cmd.ResolveHit) -> list[ev.Event]:
+    hit = _hit(state, c.hit_id)
+    involved = (*state.our_states_in(hit), hit.other_state)
+    if c.actor.member_state not in involved:
+        raise NotAuthorised(f"{c.actor.describe()} may not resolve hit {hit.hit_id}: only liaison officers of "
+                            f"{', '.join(dict.fromkeys(involved))} may")
+    if not hit.is_open:
+        raise DomainError("already_resolved", f"hit {hit.hit_id} was already resolved ({hit.resolution}) by "
+                          f"{hit.resolved_by}", field="hit_id", value=hit.hit_id)
+    _require_justification(c, "resolving a deconfliction hit needs a justification")
+    return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=c.resolution,
+                                        resolved_by=f"{c.actor.id} ({c.actor.member_state})", **_meta(c))]
+
+
+def _record_hit(state: OperationState, c: cmd.RecordHit) -> list[ev.Event]:
+    if c.hit.hit_id in state.hits:
+        raise DomainError("already_recorded", f"hit {c.hit.hit_id} is already recorded")
+    return [ev.DeconflictionHitRaised(hit=c.hit, **_meta(c))]
+
+
+def _record_resolution(state: OperationState, c: cmd.RecordHitResolution) -> list[ev.Event]:
+    hit = _hit(state, c.hit_id)
+    if not hit.is_open:
+        raise DomainError("already_resolved", f"hit {hit.hit_id} was already resolved")
+    return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=c.resolution, resolved_by=c.resolved_by,
+                                        **_meta(c))]
+
+
 # --- execute -------------------------------------------------------------------------------------
 
 def _start_day(state: OperationState, c: cmd.StartActionDay) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
     day = _day(state, c.action_day_id)
     assert c.issued_at is not None
+    if day.status is ActionDayStatus.BLOCKED:
+        return _retry_blocked_day(state, day, c)
     if day.status is not ActionDayStatus.SCHEDULED or c.issued_at < day.start:
         raise DomainError("not_due", f"action day {day.action_day_id} is {day.status.value} and starts "
                           f"{day.start.isoformat()}")
+    return _start_if_ready(state, day, c)
+
+
+def _retry_blocked_day(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
+    """A blocked day starts by itself once nothing blocks it any more, if its window is still open."""
+    assert c.issued_at is not None
+    problems = state.readiness_problems()
+    if problems:
+        raise DomainError("not_ready", f"action day {day.action_day_id} is still blocked: {'; '.join(problems)}",
+                          field="action_day_id", value=day.action_day_id)
+    if c.issued_at >= day.end:
+        cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, actor=c.actor, at=c.issued_at,
+                                          justification=f"its window ended {day.end.isoformat()} while execution "
+                                                        "was blocked; schedule a new action day")
+        return [cancelled, *_close_if_all_over(evolve(state, cancelled), c)]
+    return _start_if_ready(state, day, c)
+
+
+def _start_if_ready(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
     started = ev.ExecutionStarted(action_day_id=day.action_day_id, member_states=day.member_states, **_meta(c))
     if state.phase is Phase.EXECUTE:
         return [started]
@@ -523,6 +587,9 @@ _DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {
     cmd.ReportResults: _report,
     cmd.FinishActionDay: _finish_day,
     cmd.CancelOperation: _cancel,
+    cmd.ResolveHit: _resolve_hit,
+    cmd.RecordHit: _record_hit,
+    cmd.RecordHitResolution: _record_resolution,
 }
 
 

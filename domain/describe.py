@@ -55,6 +55,11 @@ def describe(event: ev.Event) -> str:
             return f"{day_id} finished: " + _results(totals) + (f"; missing {', '.join(missing)}" if missing else "")
         case ev.ItemReleased(item_id=item_id, to_state=to_state):
             return f"{item_id} released to {to_state}"
+        case ev.DeconflictionHitRaised(hit=h):
+            return (f"hit {h.hit_id}: {h.own_ref} matches {h.other_state}'s {h.kind} ({h.matched}); contact "
+                    f"{h.other_contact}, {h.other_handling_code.value}")
+        case ev.DeconflictionHitResolved(hit_id=hit_id, resolution=resolution, resolved_by=who):
+            return f"hit {hit_id} resolved: {resolution.value} by {who}"
         case ev.PartnerInvited(partner=code):
             return f"partner {code} invited"
         case ev.ExecutionStarted(member_states=states):

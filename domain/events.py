@@ -8,7 +8,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.actors import Actor
-from domain.model import ActionDay, Intelligence, OperationSpec, Phase, Results, Target, Task
+from domain.model import (
+    ActionDay,
+    DeconflictionHit,
+    HitResolution,
+    Intelligence,
+    OperationSpec,
+    Phase,
+    Results,
+    Target,
+    Task,
+)
 from domain.prioritisation import Assessment, PriorityScore, ScoringPolicy
 from domain.timing import Timing
 
@@ -157,6 +167,18 @@ class OperationClosed(EventBase):
     totals_by_day: dict[str, Results] = {}
 
 
+class DeconflictionHitRaised(EventBase):
+    type: Literal["deconfliction_hit_raised"] = "deconfliction_hit_raised"
+    hit: DeconflictionHit
+
+
+class DeconflictionHitResolved(EventBase):
+    type: Literal["deconfliction_hit_resolved"] = "deconfliction_hit_resolved"
+    hit_id: str
+    resolution: HitResolution
+    resolved_by: str
+
+
 class ItemReleased(EventBase):
     type: Literal["item_released"] = "item_released"
     item_id: str
@@ -178,7 +200,8 @@ Event = Annotated[
     | OperationParked | PhaseAdvanced | TaskPlanned | TaskApprovalGiven | TaskApproved
     | TaskRejected | TaskReplanned | TaskDropped | ApprovalReminded | ApprovalEscalated
     | ActionDayScheduled | ActionDayCancelled | ExecutionBlocked | ExecutionStarted | ResultsReported
-    | ActionDayFinished | OperationClosed | OperationCancelled | ItemReleased | PartnerInvited,
+    | ActionDayFinished | OperationClosed | OperationCancelled | ItemReleased | PartnerInvited
+    | DeconflictionHitRaised | DeconflictionHitResolved,
     Field(discriminator="type"),
 ]
 

@@ -224,10 +224,37 @@ class Results(Frozen):
         )
 
 
+class HitResolution(StrEnum):
+    COORDINATED = "coordinated"  # the states agreed how to proceed together
+    PROCEED = "proceed"  # each goes ahead, with a justification
+    TARGET_WITHDRAWN = "target_withdrawn"  # one side withdrew the target or window
+
+
+class DeconflictionHit(Frozen):
+    """A match with another live operation, as one side sees it: what matched and whom to call,
+    nothing else of the other operation."""
+
+    hit_id: str
+    kind: str  # identifier, person or window
+    matched: str
+    own_ref: str  # our target or action day that matched
+    other_state: str
+    other_contact: str
+    other_handling_code: HandlingCode
+    other_operation_id: str  # for the workflows to reach each other; not shown to users
+    resolution: HitResolution | None = None
+    resolved_by: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolution is None
+
+
 class OperationSpec(Frozen):
     """What a coordinator writes to open an operation (the YAML/JSON spec file)."""
 
     code_name: str = Field(min_length=1, max_length=80)
+    point_of_contact: str = ""  # named to other states on a deconfliction hit; the opener when empty
     lead_state: str
     participating_states: tuple[str, ...] = Field(min_length=1)
     partners: tuple[str, ...] = ()

@@ -42,6 +42,11 @@ def notices_for(state: OperationState, event: ev.Event) -> list[Notice]:
             return [Notice(kind="action_day_started", recipient_role=Role.LIAISON_OFFICER, recipient_state=s,
                            message=f"{name}: action day {day_id} has started; report your results")
                     for s in states]
+        case ev.DeconflictionHitRaised(hit=h):
+            return [Notice(kind="deconfliction_hit", recipient_role=Role.LIAISON_OFFICER, recipient_state=code,
+                           message=f"{name}: deconfliction hit {h.hit_id} on {h.own_ref} with {h.other_state} "
+                                   f"({h.matched}); contact {h.other_contact}. Execution is blocked until resolved.")
+                    for code in state.our_states_in(h)]
         case ev.ItemReleased(item_id=item_id, to_state=to_state):
             return [Notice(kind="item_released", recipient_role=Role.LIAISON_OFFICER, recipient_state=to_state,
                            message=f"{name}: intelligence item {item_id} was released to {to_state}")]

@@ -10,7 +10,8 @@ COORDINATOR_ONLY = frozenset({
     "open_operation", "submit_for_prioritisation", "decide_priority", "plan_task", "replan_task",
     "drop_task", "schedule_action_day", "cancel_action_day", "cancel_operation", "invite_partner",
 })
-SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_action_day", "finish_action_day"})
+SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_action_day", "finish_action_day",
+                         "record_hit", "record_hit_resolution"})
 
 
 def require_role(actor: Actor, command_kind: str, *roles: Role) -> None:
@@ -43,7 +44,7 @@ def authorise(actor: Actor, command_kind: str) -> None:
         require_role(actor, command_kind, Role.COORDINATOR, Role.LIAISON_OFFICER)
     elif command_kind in ("approve_task", "reject_task"):
         require_role(actor, command_kind, Role.APPROVER)
-    elif command_kind == "report_results":
+    elif command_kind in ("report_results", "resolve_hit"):
         require_role(actor, command_kind, Role.LIAISON_OFFICER)
     else:
         raise NotAuthorised(f"unknown command {command_kind!r}")

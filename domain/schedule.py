@@ -35,6 +35,10 @@ def _day_deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
     for day in state.days(ActionDayStatus.SCHEDULED):
         due.append((day.start, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
                                                   justification="action day started")))
+    if not state.readiness_problems():
+        for day in state.days(ActionDayStatus.BLOCKED):
+            due.append((day.start, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
+                                                      justification="nothing blocks execution any more")))
     for day in state.days(ActionDayStatus.RUNNING):
         due.append((day.end + state.timing.results_grace_after_action_day,
                     cmd.FinishActionDay(actor=SYSTEM, action_day_id=day.action_day_id,

@@ -13,6 +13,7 @@ from domain.model import (
     ActionDay,
     ActionDayStatus,
     CrimeArea,
+    DeconflictionHit,
     HandlingCode,
     Intelligence,
     Network,
@@ -56,6 +57,8 @@ class OperationState(BaseModel):
     totals_by_state: dict[str, Results] = {}
     totals_by_day: dict[str, Results] = {}
     missing_states: tuple[str, ...] = ()
+    hits: dict[str, DeconflictionHit] = {}
+    point_of_contact: str = ""
     cancelled_reason: str | None = None
     opened_at: datetime | None = None
     last_event_at: datetime | None = None
@@ -91,7 +94,21 @@ class OperationState(BaseModel):
         for task in operational:
             if task.status in (TaskStatus.PENDING, TaskStatus.REJECTED):
                 problems.append(f"task {task.task_id} ({task.member_state}) is {task.status.value}")
+        for hit in self.open_hits():
+            problems.append(f"deconfliction hit {hit.hit_id} with {hit.other_state} ({hit.matched}) is unresolved")
         return problems
+
+    def our_states_in(self, hit: DeconflictionHit) -> tuple[str, ...]:
+        """Our states involved in a hit: who contributed the target, or who takes part in the action day."""
+        target = next((t for t in self.targets if t.target_id == hit.own_ref), None)
+        if target is not None:
+            return (target.contributed_by,)
+        day = self.action_days.get(hit.own_ref)
+        return day.member_states if day else (self.lead_state,)
+
+    def open_hits(self) -> list[DeconflictionHit]:
+        return [h for h in self.hits.values() if h.is_open]
+
 
     def days(self, *statuses: ActionDayStatus) -> list[ActionDay]:
         return sorted((d for d in self.action_days.values() if not statuses or d.status in statuses),
@@ -109,7 +126,7 @@ def _opened(s: OperationState, e: ev.OperationOpened) -> dict[str, Any]:
         partners=spec.partners, crime_areas=spec.crime_areas, handling_code=spec.handling_code,
         handling_restriction=spec.handling_restriction, networks=spec.networks,
         targets=spec.targets, intelligence=spec.intelligence, scoring=e.scoring, timing=e.timing,
-        opened_at=e.at,
+        opened_at=e.at, point_of_contact=spec.point_of_contact or e.actor.id,
     )
 
 
@@ -175,6 +192,9 @@ _EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]
     ev.OperationClosed: _closed,
     ev.ItemReleased: _released,
     ev.PartnerInvited: lambda s, e: {"partners": (*s.partners, e.partner)},
+    ev.DeconflictionHitRaised: lambda s, e: {"hits": {**s.hits, e.hit.hit_id: e.hit}},
+    ev.DeconflictionHitResolved: lambda s, e: {"hits": {**s.hits, e.hit_id: s.hits[e.hit_id].model_copy(
+        update={"resolution": e.resolution, "resolved_by": e.resolved_by})}},
     ev.OperationCancelled: lambda s, e: {"phase": Phase.CANCELLED, "cancelled_reason": e.justification},
 }
 

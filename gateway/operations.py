@@ -89,13 +89,13 @@ class OperationsGateway:
         return await self._wait_opened(handle)
 
     async def _wait_opened(self, handle: WorkflowHandle[Any, Any]) -> OperationState:
-        # The first workflow task opens the operation; poll until the state exists.
-        for _ in range(200):
-            state = await handle.query(OperationWorkflow.state)
-            if state.exists:
+        # The first workflow task opens the operation and checks its targets; poll until both are done.
+        for _ in range(300):
+            state = await handle.query(OperationWorkflow.opened)
+            if state is not None:
                 return state
             await asyncio.sleep(0.05)
-        raise DomainError("timeout", f"operation {handle.id} did not open within 10 s; is the worker running?")
+        raise DomainError("timeout", f"operation {handle.id} did not open within 15 s; is the worker running?")
 
     async def send(self, operation_id: str, command: Command) -> CommandResult:
         handle = self._client.get_workflow_handle(operation_id)

@@ -140,3 +140,11 @@ consultations = Table(
     Column("action", String(64), nullable=False),
     Column("justification", Text, nullable=False),
 )
+
+# Who to call about an operation's deconfliction entries, and under which handling code.
+deconfliction_operations = Table(
+    "deconfliction_operations", metadata,
+    Column("operation_id", String(120), primary_key=True),
+    Column("point_of_contact", String(200), nullable=False),
+    Column("handling_code", String(4), nullable=False),
+)

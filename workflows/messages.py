@@ -7,7 +7,7 @@ from temporalio.common import SearchAttributeKey
 
 from domain.audit import AuditRecord, ChainHead
 from domain.commands import OpenOperation
-from domain.model import Phase
+from domain.model import ActionDay, HandlingCode, HitResolution, Phase, Target
 from domain.state import OperationState
 
 WORKFLOW_NAME = "OperationWorkflow"
@@ -50,6 +50,41 @@ class AppendRequest(BaseModel):
     stream_id: str
     records: list[AuditRecord]
     expected_head: ChainHead
+
+
+class DeconflictRequest(BaseModel):
+    """New targets and action windows of an operation, to file in the index and check against it."""
+
+    operation_id: str
+    point_of_contact: str
+    handling_code: HandlingCode
+    targets: list[Target] = []
+    action_days: list[ActionDay] = []
+
+
+class ReleaseEntriesRequest(BaseModel):
+    operation_id: str
+    refs: list[str] | None = None  # None: every entry of the operation
+
+
+class FoundHit(BaseModel):
+    """A match found in the index, with both sides' details so each operation gets its own view."""
+
+    hit_id: str
+    kind: str
+    matched: str
+    own_ref: str
+    other_ref: str
+    other_operation_id: str
+    other_state: str
+    other_contact: str
+    other_handling_code: HandlingCode
+
+
+class HitResolutionMessage(BaseModel):
+    hit_id: str
+    resolution: HitResolution
+    resolved_by: str
 
 
 class NotificationRequest(BaseModel):

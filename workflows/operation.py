@@ -19,12 +19,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
-    from domain.actors import Actor
+    from domain.actors import SYSTEM, Actor
     from domain.audit import ChainHead, record_of
-    from domain.commands import Command
+    from domain.commands import Command, RecordHit, RecordHitResolution
     from domain.decider import decide
     from domain.errors import DomainError
-    from domain.model import Intelligence, Phase, Task
+    from domain.model import ActionDay, DeconflictionHit, Intelligence, Phase, Target, Task
     from domain.notices import notices_for
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, evolve
@@ -38,12 +38,17 @@ with workflow.unsafe.imports_passed_through():
         PRIORITY,
         AppendRequest,
         CommandResult,
+        DeconflictRequest,
+        FoundHit,
+        HitResolutionMessage,
         NotificationRequest,
         OperationInput,
+        ReleaseEntriesRequest,
     )
 
 APPEND_TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
+DECONFLICT_TIMEOUT = timedelta(seconds=60)
 SYSTEM_ROLE = "system"
 
 
@@ -62,16 +67,23 @@ class OperationWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._events_this_run = 0
+        self._inbox: list[Command] = []  # system commands from other operations' signals
+        self._settled = start.state is not None  # opened, and its opening deconfliction check done
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
         if start.state is None and start.open_command is not None:
-            await self._apply(start.open_command.model_copy(update={"issued_at": workflow.now()}))
+            async with self._lock:  # updates that arrive meanwhile wait for the opening and its checks
+                await self._apply(start.open_command.model_copy(update={"issued_at": workflow.now()}))
+        self._settled = True
         while self._state.phase is not None and not self._state.phase.is_terminal:
             await self._wait_for_change_or_deadline()
+            await self._run_inbox()
             await self._run_due_commands()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                while self._inbox:  # a signal's command is not carried across; apply it first
+                    await self._run_inbox()
                 workflow.continue_as_new(start.model_copy(update={
                     "open_command": None, "state": self._state, "head": self._head}))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -97,9 +109,25 @@ class OperationWorkflow:
         except DomainError as error:
             raise _refusal(error) from None
 
+    @workflow.signal
+    async def deconfliction_hit(self, hit: DeconflictionHit) -> None:
+        """Another operation found a hit with this one; this is our side of it."""
+        self._inbox.append(RecordHit(actor=SYSTEM, hit=hit, justification="found by the other operation"))
+
+    @workflow.signal
+    async def deconfliction_resolved(self, message: HitResolutionMessage) -> None:
+        self._inbox.append(RecordHitResolution(actor=SYSTEM, hit_id=message.hit_id, resolution=message.resolution,
+                                               resolved_by=message.resolved_by,
+                                               justification="resolved by the other operation"))
+
     @workflow.query
     def state(self) -> OperationState:
         return self._state
+
+    @workflow.query
+    def opened(self) -> OperationState | None:
+        """The state once the operation is open and its targets are checked for deconfliction."""
+        return self._state if self._settled else None
 
     @workflow.query
     def head(self) -> ChainHead:
@@ -129,7 +157,76 @@ class OperationWorkflow:
         self._changed = True
         self._upsert_search_attributes(before)
         await self._notify(events)
+        for event in events:
+            await self._deconflict_after(event)
         return events
+
+    # --- deconfliction ----------------------------------------------------------------------------
+
+    async def _deconflict_after(self, event: ev.Event) -> None:
+        match event:
+            case ev.OperationOpened(spec=spec):
+                await self._deconflict(targets=list(spec.targets))
+            case ev.TargetAdded(target=target):
+                await self._deconflict(targets=[target])
+            case ev.ActionDayScheduled(action_day=day):
+                await self._release_entries([day.action_day_id])
+                await self._deconflict(action_days=[day])
+            case ev.ActionDayCancelled(action_day_id=day_id):
+                await self._release_entries([day_id])
+            case ev.DeconflictionHitResolved(hit_id=hit_id, resolution=resolution, resolved_by=who, actor=actor):
+                if actor.role.value != SYSTEM_ROLE:
+                    await self._tell_other_side(self._state.hits[hit_id].other_operation_id, "deconfliction_resolved",
+                                                HitResolutionMessage(hit_id=hit_id, resolution=resolution,
+                                                                     resolved_by=who))
+            case ev.OperationClosed() | ev.OperationCancelled():
+                await self._release_entries(None)
+
+    async def _deconflict(self, targets: list[Target] | None = None,
+                          action_days: list[ActionDay] | None = None) -> None:
+        if not targets and not action_days:
+            return
+        state = self._state
+        request = DeconflictRequest(operation_id=state.operation_id, point_of_contact=state.point_of_contact,
+                                    handling_code=state.handling_code, targets=targets or [],
+                                    action_days=action_days or [])
+        found: list[FoundHit] = await workflow.execute_activity(
+            "deconflict", request, result_type=list[FoundHit], start_to_close_timeout=DECONFLICT_TIMEOUT)
+        for hit in found:
+            if hit.hit_id in self._state.hits:
+                continue
+            ours = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.own_ref,
+                                    other_state=hit.other_state, other_contact=hit.other_contact,
+                                    other_handling_code=hit.other_handling_code,
+                                    other_operation_id=hit.other_operation_id)
+            await self._apply(RecordHit(actor=SYSTEM, hit=ours, justification="deconfliction check",
+                                        issued_at=workflow.now()))
+            mirror = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.other_ref,
+                                      other_state=self._state.our_states_in(ours)[0],
+                                      other_contact=state.point_of_contact,
+                                      other_handling_code=state.handling_code, other_operation_id=state.operation_id)
+            await self._tell_other_side(hit.other_operation_id, "deconfliction_hit", mirror)
+
+    async def _tell_other_side(self, operation_id: str, signal: str, message: object) -> None:
+        try:
+            await workflow.get_external_workflow_handle(operation_id).signal(signal, message)
+        except Exception as error:  # the other operation may have ended meanwhile; its entries are released
+            workflow.logger.warning("could not signal %s to %s: %s", signal, operation_id, error)
+
+    async def _release_entries(self, refs: list[str] | None) -> None:
+        await workflow.execute_activity("release_entries", ReleaseEntriesRequest(
+            operation_id=self._state.operation_id, refs=refs), start_to_close_timeout=DECONFLICT_TIMEOUT)
+
+    async def _run_inbox(self) -> None:
+        async with self._lock:
+            while self._inbox:
+                command = self._inbox.pop(0).model_copy(update={"issued_at": workflow.now()})
+                try:
+                    decide(self._state, command)
+                except DomainError as error:  # e.g. both sides found the same hit
+                    workflow.logger.info("inbox command %s not applied: %s", command.kind, error)
+                    continue
+                await self._apply(command)
 
     async def _append(self, events: list[ev.Event]) -> None:
         operation_id = self._state.operation_id or self._operation_id()
@@ -179,14 +276,16 @@ class OperationWorkflow:
         self._changed = False
         deadline = next_deadline(self._state)
         if deadline is None:
-            await workflow.wait_condition(lambda: self._changed or self._should_continue_as_new())
+            await workflow.wait_condition(lambda: self._woken())
             return
         remaining = (deadline - workflow.now()).total_seconds()
         if remaining <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changed or self._should_continue_as_new(),
-                                          timeout=remaining)
+            await workflow.wait_condition(lambda: self._woken(), timeout=remaining)
+
+    def _woken(self) -> bool:
+        return self._changed or bool(self._inbox) or self._should_continue_as_new()
 
     async def _run_due_commands(self) -> None:
         async with self._lock:

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM, Actor, Role
 from domain.decider import decide
-from domain.model import OperationSpec, Phase, Place, Results, TaskKind
+from domain.errors import DomainError
+from domain.model import ActionDay, OperationSpec, Phase, Place, Results, TaskKind
 from domain.prioritisation import Assessment, ScoringPolicy
-from domain.state import OperationState, evolve
+from domain.state import OperationState, evolve, fold
 from domain.timing import Timing
 
 T0 = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
@@ -22,6 +25,8 @@ STATES = ("BG", "EL", "DE")
 
 COORDINATOR = Actor(id="coord-1", role=Role.COORDINATOR)
 AUDITOR = Actor(id="aud-1", role=Role.AUDITOR)
+SOFIA = Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32)
+THESSALONIKI = Place(name="Thessaloniki", country="GR")
 
 
 def approver(state: str, n: int = 1) -> Actor:
@@ -131,17 +136,33 @@ class Driver:
     def approve(self, task_id: str, actor: Actor) -> list[ev.Event]:
         return self.run(cmd.ApproveTask(actor=actor, task_id=task_id, justification="lawful"))
 
-    def schedule(self, start_in: timedelta = timedelta(days=5),
-                 length: timedelta = timedelta(hours=10)) -> datetime:
+    def schedule(self, start_in: timedelta = timedelta(days=5), length: timedelta = timedelta(hours=10),
+                 member_states: tuple[str, ...] = (), places: tuple[Place, ...] = (SOFIA, THESSALONIKI),
+                 action_day_id: str | None = None) -> datetime:
+        """Schedule an action day (or re-schedule action_day_id); returns its start."""
         start = self.now + start_in
-        self.run(cmd.ScheduleActionDay(
-            actor=COORDINATOR, start=start, end=start + length,
-            places=(Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32),
-                    Place(name="Thessaloniki", country="GR"))))
+        self.run(cmd.ScheduleActionDay(actor=COORDINATOR, start=start, end=start + length, places=places,
+                                       member_states=member_states, action_day_id=action_day_id))
         return start
 
+    def day(self, action_day_id: str = "AD1") -> ActionDay:
+        return self.state.action_days[action_day_id]
+
+    def start_day(self, action_day_id: str = "AD1", at: datetime | None = None) -> list[ev.Event]:
+        """The workflow's timer: start the day at its start (or at)."""
+        return self.run(cmd.StartActionDay(actor=SYSTEM, action_day_id=action_day_id,
+                                           justification="action day started"),
+                        at=at or self.day(action_day_id).start)
+
+    def finish_day(self, action_day_id: str = "AD1", at: datetime | None = None) -> list[ev.Event]:
+        """The workflow's timer: the results deadline of the day (end + grace, or at) passed."""
+        day = self.day(action_day_id)
+        return self.run(cmd.FinishActionDay(actor=SYSTEM, action_day_id=action_day_id,
+                                            justification="results deadline passed"),
+                        at=at or day.end + self.state.timing.results_grace_after_action_day)
+
     def to_ready(self) -> Driver:
-        """PREPARE with one approved task per state and an action day scheduled."""
+        """PREPARE with one approved task per state and an action day (AD1, all states) scheduled."""
         self.to_prepare()
         for code in STATES:
             self.approve(self.plan(code), approver(code))
@@ -150,13 +171,14 @@ class Driver:
 
     def to_execute(self) -> Driver:
         self.to_ready()
-        assert self.state.action_day is not None
-        self.run(cmd.StartExecution(actor=SYSTEM), at=self.state.action_day.start)
+        self.start_day("AD1")
         assert self.state.phase is Phase.EXECUTE
         return self
 
-    def report(self, code: str, results: Results) -> list[ev.Event]:
-        return self.run(cmd.ReportResults(actor=officer(code), member_state=code, results=results))
+    def report(self, code: str, results: Results, action_day_id: str | None = None,
+               actor: Actor | None = None) -> list[ev.Event]:
+        return self.run(cmd.ReportResults(actor=actor or officer(code), member_state=code, results=results,
+                                          action_day_id=action_day_id))
 
     def to_closed(self) -> Driver:
         self.to_execute()
@@ -181,3 +203,19 @@ def driven_to(phase: str) -> Driver:
     }
     builders[phase]()
     return d
+
+
+def refused(d: Driver, command: Any, error: type[DomainError] = DomainError,
+            *fragments: str, at: datetime | None = None) -> DomainError:
+    """Decide the command on the driver's state, expect a refusal naming every fragment,
+    and check that nothing changed (decide is pure; nothing to evolve)."""
+    before = d.state.model_copy(deep=True)
+    events_before = list(d.events)
+    with pytest.raises(error) as caught:
+        decide(d.state, d.command(command, at))
+    assert d.state == before
+    assert d.events == events_before
+    assert fold(d.events) == d.state
+    for fragment in fragments:
+        assert fragment in caught.value.message, (fragment, caught.value.message)
+    return caught.value

@@ -8,6 +8,7 @@ from datetime import UTC
 
 import pytest
 
+from domain import commands as cmd
 from domain.audit import (
     GENESIS_HASH,
     AuditRecord,
@@ -20,8 +21,9 @@ from domain.audit import (
     utc_text,
     verify_chain,
 )
+from domain.model import Results
 from domain.state import fold
-from tests.unit.builders import OPERATION_ID, driven_to
+from tests.unit.builders import COORDINATOR, HIGH, OPERATION_ID, Driver, approver, driven_to, officer, spec
 
 STREAM = OPERATION_ID
 
@@ -169,3 +171,32 @@ def test_record_round_trip(log: list[AuditRecord]) -> None:
         naive = record.model_copy(update={"occurred_at": record.occurred_at.replace(tzinfo=None)})
         assert event_of(naive) == event  # SQLite hands back naive UTC times
         assert chain_hash(record.prev_hash, naive) == record.hash
+
+
+def test_sharing_and_several_days_chain_verifies_and_replays() -> None:
+    """A log with releases, a partner and several action days (one cancelled) chains, verifies and replays."""
+    d = Driver().open(spec(intelligence=[{"summary": "informant", "contributed_by": "EL", "handling_code": "H2"}]))
+    d.run(cmd.InvitePartner(actor=COORDINATOR, partner="RS"))
+    d.run(cmd.RequestRelease(actor=officer("RS"), item_id="IN1", to_state="RS"))
+    d.approve("TK1", approver("EL"))
+    d.submit(HIGH).confirm()
+    d.approve(d.plan("BG"), approver("BG"))
+    d.schedule(member_states=("BG", "RS"))
+    d.schedule(member_states=("EL",))
+    d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD2", justification="compromised"))
+    d.start_day("AD1")
+    d.report("RS", Results(arrests=2))
+    d.report("BG", Results(arrests=1, assets_frozen_eur=99.5))
+    records = chain([record_of(STREAM, seq, f"evt-{seq:03d}", e) for seq, e in enumerate(d.events, start=1)])
+    types = [r.type for r in records]
+    assert {"partner_invited", "item_released", "action_day_cancelled", "action_day_finished"} <= set(types)
+    assert types[-1] == "operation_closed"
+    assert verify_chain(records, head(records)) == []
+    assert [event_of(r) for r in records] == d.events
+    assert fold(event_of(r) for r in records) == d.state
+    released = types.index("item_released")
+    edited = list(records)
+    edited[released] = records[released].model_copy(
+        update={"payload": {**records[released].payload, "to_state": "DE"}})
+    assert problems(verify_chain(edited, head(records))) == [
+        (released + 1, "hash does not match the event's content")]

@@ -24,6 +24,7 @@ from domain.model import (
     TaskStatus,
 )
 from domain.prioritisation import ScoringPolicy, score
+from domain.schedule import due_commands, next_deadline
 from domain.state import fold
 from tests.unit.builders import (
     AUDITOR,
@@ -37,25 +38,10 @@ from tests.unit.builders import (
     approver,
     driven_to,
     officer,
+    refused,
     spec,
     stamped,
 )
-
-
-def refused(d: Driver, command: Any, error: type[DomainError] = DomainError,
-            *fragments: str, at: datetime | None = None) -> DomainError:
-    """Decide the command on the driver's state, expect a refusal naming every fragment,
-    and check that nothing changed (decide is pure; nothing to evolve)."""
-    before = d.state.model_copy(deep=True)
-    events_before = list(d.events)
-    with pytest.raises(error) as caught:
-        decide(d.state, d.command(command, at))
-    assert d.state == before
-    assert d.events == events_before
-    assert fold(d.events) == d.state
-    for fragment in fragments:
-        assert fragment in caught.value.message, (fragment, caught.value.message)
-    return caught.value
 
 
 def plan_cmd(d: Driver, state: str = "BG", **changes: Any) -> cmd.PlanTask:
@@ -268,24 +254,57 @@ def test_drop_task() -> None:
 def test_schedule_action_day() -> None:
     d = driven_to("prepare")
     start = d.schedule()
-    day = d.state.action_day
-    assert day is not None
+    day = d.day("AD1")
+    assert list(d.state.action_days) == ["AD1"]
     assert day.action_day_id == "AD1" and day.start == start and day.status is ActionDayStatus.SCHEDULED
     assert [p.country for p in day.places] == ["BG", "EL"]
+    assert day.member_states == STATES  # default: every participating member state
+    d.schedule(start_in=timedelta(days=6), member_states=("gr", "BG", "EL"))
+    assert list(d.state.action_days) == ["AD1", "AD2"]
+    assert d.day("AD2").member_states == ("EL", "BG")
 
 
-def test_start_execution_moves_to_execute() -> None:
+def test_reschedule_an_action_day_keeps_its_id() -> None:
+    d = driven_to("prepare")
+    d.schedule()
+    later = d.schedule(start_in=timedelta(days=9), member_states=("BG",), action_day_id="AD1")
+    assert list(d.state.action_days) == ["AD1"]
+    assert d.day().start == later and d.day().member_states == ("BG",)
+    refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
+                                     places=(Place(name="Sofia", country="BG"),), action_day_id="AD7"),
+            InvalidInput, f"action_day_id: 'AD7' is not an action day of operation {OPERATION_ID} "
+            "(action days: AD1)")
+    refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
+                                     places=(Place(name="Sofia", country="BG"),), member_states=("FR",)),
+            InvalidInput, f"member_states: FR does not take part in operation {OPERATION_ID}")
+
+
+def test_first_action_day_start_moves_to_execute() -> None:
     d = driven_to("ready")
-    assert d.state.action_day is not None
-    start = d.state.action_day.start
-    refused(d, cmd.StartExecution(actor=SYSTEM), DomainError, "no scheduled action day has started",
-            at=start - timedelta(seconds=1))
-    emitted = d.run(cmd.StartExecution(actor=SYSTEM), at=start)
+    start = d.day().start
+    error = refused(d, cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), DomainError,
+                    f"action day AD1 is scheduled and starts {start.isoformat()}",
+                    at=start - timedelta(seconds=1))
+    assert error.code == "not_due"
+    emitted = d.start_day("AD1")
     assert [e.type for e in emitted] == ["phase_advanced", "execution_started"]
     started = emitted[1]
-    assert isinstance(started, ev.ExecutionStarted) and started.member_states == STATES
+    assert isinstance(started, ev.ExecutionStarted)
+    assert started.action_day_id == "AD1" and started.member_states == STATES
     assert d.state.phase is Phase.EXECUTE
-    assert d.state.action_day is not None and d.state.action_day.status is ActionDayStatus.RUNNING
+    assert d.day().status is ActionDayStatus.RUNNING
+    refused(d, cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), DomainError, "action day AD1 is running")
+
+
+def test_later_action_day_starts_without_a_phase_change() -> None:
+    d = driven_to("ready")
+    d.schedule(start_in=timedelta(days=6), member_states=("EL",))
+    d.start_day("AD1")
+    emitted = d.start_day("AD2")
+    assert [type(e) for e in emitted] == [ev.ExecutionStarted]
+    assert emitted[0] == ev.ExecutionStarted(actor=SYSTEM, at=d.now, justification="action day started",
+                                             action_day_id="AD2", member_states=("EL",))
+    assert [day.status for day in d.state.days()] == [ActionDayStatus.RUNNING, ActionDayStatus.RUNNING]
 
 
 def test_start_execution_blocked_by_pending_and_rejected_tasks() -> None:
@@ -296,26 +315,84 @@ def test_start_execution_blocked_by_pending_and_rejected_tasks() -> None:
     d.run(cmd.RejectTask(actor=approver("DE"), task_id=rejected, justification="no"))
     dropped = d.plan("DE")
     d.run(cmd.DropTask(actor=COORDINATOR, task_id=dropped, justification="not needed"))
-    start = d.schedule()
-    emitted = d.run(cmd.StartExecution(actor=SYSTEM), at=start)
-    [blocked] = emitted
+    d.schedule()
+    [blocked] = d.start_day("AD1")
     assert isinstance(blocked, ev.ExecutionBlocked)
+    assert blocked.action_day_id == "AD1"
     assert blocked.reasons == (f"task {pending} (EL) is pending", f"task {rejected} (DE) is rejected")
     assert d.state.phase is Phase.PREPARE
     assert d.state.execution_blocked_reasons == blocked.reasons
-    assert d.state.action_day is not None and d.state.action_day.status is ActionDayStatus.BLOCKED
-    # a blocked day does not start again; rescheduling clears the reasons
-    refused(d, cmd.StartExecution(actor=SYSTEM), DomainError, "no scheduled action day has started")
-    d.schedule()
+    assert d.day().status is ActionDayStatus.BLOCKED
+    # a blocked day does not start while anything blocks it; re-scheduling it clears the reasons
+    refused(d, cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), DomainError,
+            "action day AD1 is still blocked", f"task {pending} (EL) is pending", at=d.day().start)
+    d.schedule(action_day_id="AD1")
     assert d.state.execution_blocked_reasons == ()
+    assert d.day().status is ActionDayStatus.SCHEDULED
+
+
+def test_blocked_day_starts_by_itself_once_unblocked_within_its_window() -> None:
+    d = driven_to("prepare")
+    task = d.plan("BG")
+    d.schedule()
+    [blocked] = d.start_day("AD1")
+    assert isinstance(blocked, ev.ExecutionBlocked)
+    d.approve(task, approver("BG"))
+    assert next_deadline(d.state) == d.day().start
+    [due] = due_commands(d.state, d.day().start + timedelta(minutes=5))
+    events = d.run(due, at=d.day().start + timedelta(minutes=5))
+    assert [e.type for e in events] == ["phase_advanced", "execution_started"]
+    assert d.state.phase is Phase.EXECUTE
+
+
+def test_blocked_day_whose_window_ended_is_cancelled_when_unblocked() -> None:
+    d = driven_to("prepare")
+    task = d.plan("BG")
+    d.schedule()
+    d.start_day("AD1")
+    d.approve(task, approver("BG"))
+    late = d.day().end + timedelta(minutes=1)
+    [cancelled] = d.run(cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), at=late)
+    assert isinstance(cancelled, ev.ActionDayCancelled)
+    assert "window ended" in cancelled.justification
+    assert d.day().status is ActionDayStatus.CANCELLED
+    assert d.state.phase is Phase.PREPARE
 
 
 def test_start_execution_blocked_without_any_approved_task() -> None:
     d = driven_to("prepare")
-    start = d.schedule()
-    [blocked] = d.run(cmd.StartExecution(actor=SYSTEM), at=start)
+    d.schedule()
+    [blocked] = d.start_day("AD1")
     assert isinstance(blocked, ev.ExecutionBlocked)
     assert blocked.reasons == ("no task is approved",)
+
+
+def test_cancel_action_day_needs_a_reason_and_is_final() -> None:
+    d = driven_to("ready")
+    d.schedule(start_in=timedelta(days=6))
+    refused(d, cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD2"), InvalidInput,
+            "justification: cancelling an action day needs a reason")
+    [cancelled] = d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD2", justification="leak"))
+    assert isinstance(cancelled, ev.ActionDayCancelled) and cancelled.action_day_id == "AD2"
+    assert d.day("AD2").status is ActionDayStatus.CANCELLED and d.day("AD2").cancelled_reason == "leak"
+    assert d.state.phase is Phase.PREPARE  # cancelling in PREPARE closes nothing
+    error = refused(d, cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD2", justification="again"),
+                    DomainError, "action day AD2 is already cancelled")
+    assert error.code == "wrong_day_status"
+    refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(9), end=d.due(10),
+                                     places=(Place(name="Sofia", country="BG"),), action_day_id="AD2"),
+            DomainError, "action day AD2 is cancelled; only a scheduled or blocked action day can be re-scheduled")
+    refused(d, cmd.StartActionDay(actor=SYSTEM, action_day_id="AD2"), DomainError, "action day AD2 is cancelled",
+            at=d.day("AD2").start)
+
+
+def test_cancelling_the_last_running_day_closes_the_operation() -> None:
+    d = driven_to("execute")
+    d.report("BG", Results(arrests=2))
+    emitted = d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="compromised"))
+    assert [type(e) for e in emitted] == [ev.ActionDayCancelled, ev.OperationClosed]
+    assert d.state.phase is Phase.CLOSED
+    assert d.state.action_days["AD1"].cancelled_reason == "compromised"
 
 
 def test_reminder_and_escalation() -> None:
@@ -337,35 +414,66 @@ def test_report_results_and_last_report_closes_with_totals() -> None:
     d = driven_to("execute")
     assert [type(e) for e in d.report("BG", Results(arrests=3, searches=2, assets_frozen_eur=1000))] \
         == [ev.ResultsReported]
-    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()),
-            DomainError, "BG has already reported its results")
-    d.report("EL", Results(arrests=1, seizures=4, victims_safeguarded=7))
+    assert d.state.results == {"AD1": {"BG": Results(arrests=3, searches=2, assets_frozen_eur=1000)}}
+    error = refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()),
+                    DomainError, "BG has already reported its results for AD1")
+    assert error.code == "already_reported"
+    d.report("EL", Results(arrests=1, seizures=4, victims_safeguarded=7), action_day_id="AD1")
     assert d.state.phase is Phase.EXECUTE
     emitted = d.report("DE", Results(arrests=2, searches=1, assets_frozen_eur=250.5))
-    assert [type(e) for e in emitted] == [ev.ResultsReported, ev.OperationClosed]
-    closed = emitted[1]
-    assert isinstance(closed, ev.OperationClosed)
+    assert [type(e) for e in emitted] == [ev.ResultsReported, ev.ActionDayFinished, ev.OperationClosed]
+    finished, closed = emitted[1], emitted[2]
     totals = Results(arrests=6, searches=3, seizures=4, assets_frozen_eur=1250.5,
                      victims_safeguarded=7)
-    assert closed.totals == totals
+    assert isinstance(finished, ev.ActionDayFinished)
+    assert finished.action_day_id == "AD1" and finished.totals == totals and finished.missing_states == ()
+    assert isinstance(closed, ev.OperationClosed)
+    assert closed.totals == totals and closed.totals_by_day == {"AD1": totals}
+    assert closed.totals_by_state == {"BG": Results(arrests=3, searches=2, assets_frozen_eur=1000),
+                                      "EL": Results(arrests=1, seizures=4, victims_safeguarded=7),
+                                      "DE": Results(arrests=2, searches=1, assets_frozen_eur=250.5)}
     assert closed.reported_states == STATES and closed.missing_states == ()
     assert d.state.phase is Phase.CLOSED and d.state.totals == totals
-    assert d.state.action_day is not None and d.state.action_day.status is ActionDayStatus.FINISHED
+    assert d.day().status is ActionDayStatus.FINISHED
 
 
-def test_results_deadline_closes_with_missing_states() -> None:
+def test_results_deadline_finishes_the_day_and_closes_with_missing_states() -> None:
     d = driven_to("execute")
     d.report("EL", Results(arrests=2))
-    assert d.state.action_day is not None
-    deadline = d.state.action_day.end + TIMING.results_grace_after_action_day
-    refused(d, cmd.CloseOperation(actor=SYSTEM), DomainError,
-            f"results are awaited until {deadline.isoformat()}", at=deadline - timedelta(seconds=1))
-    [closed] = d.run(cmd.CloseOperation(actor=SYSTEM, justification="results deadline passed"),
-                     at=deadline)
+    deadline = d.day().end + TIMING.results_grace_after_action_day
+    refused(d, cmd.FinishActionDay(actor=SYSTEM, action_day_id="AD1"), DomainError,
+            f"results of AD1 are awaited until {deadline.isoformat()}", at=deadline - timedelta(seconds=1))
+    emitted = d.finish_day("AD1")
+    assert d.now == deadline
+    assert [type(e) for e in emitted] == [ev.ActionDayFinished, ev.OperationClosed]
+    finished, closed = emitted
+    assert isinstance(finished, ev.ActionDayFinished) and finished.missing_states == ("BG", "DE")
     assert isinstance(closed, ev.OperationClosed)
     assert closed.reported_states == ("EL",) and closed.missing_states == ("BG", "DE")
     assert closed.totals == Results(arrests=2)
     assert d.state.phase is Phase.CLOSED and d.state.missing_states == ("BG", "DE")
+    assert d.day().missing_states == ("BG", "DE")
+
+
+def test_finishing_one_of_two_days_does_not_close() -> None:
+    d = driven_to("ready")
+    d.schedule(start_in=timedelta(days=6), member_states=("DE",))
+    d.start_day("AD1")
+    for code in STATES:
+        d.report(code, Results(searches=1), action_day_id="AD1")
+    assert d.day("AD1").status is ActionDayStatus.FINISHED and d.state.phase is Phase.EXECUTE
+    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results(), action_day_id="AD1"),
+            DomainError, "action day AD1 is finished; results are reported while it runs")
+    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()), InvalidInput,
+            "action_day_id: name the action day (running: none)")
+    d.start_day("AD2")
+    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()), InvalidInput,
+            "member_state: BG does not take part in action day AD2 (DE)")
+    emitted = d.report("DE", Results(arrests=5))
+    assert [type(e) for e in emitted] == [ev.ResultsReported, ev.ActionDayFinished, ev.OperationClosed]
+    assert d.state.totals == Results(arrests=5, searches=3)
+    assert d.state.totals_by_day == {"AD1": Results(searches=3), "AD2": Results(arrests=5)}
+    assert d.state.totals_by_state["DE"] == Results(arrests=5, searches=1)
 
 
 @pytest.mark.parametrize("point", ["identify", "prioritise", "parked", "prepare", "ready", "execute"])
@@ -459,8 +567,18 @@ def test_unstamped_command_is_refused() -> None:
     ("execute", lambda d: cmd.ApproveTask(actor=approver("BG"), task_id="TK1"), "PREPARE", "EXECUTE"),
     ("execute", lambda d: cmd.AddTarget(actor=COORDINATOR, target=Target(name="Late")),
      "IDENTIFY, PRIORITISE, PREPARE", "EXECUTE"),
-    ("execute", lambda d: cmd.StartExecution(actor=SYSTEM), "PREPARE", "EXECUTE"),
-    ("prepare", lambda d: cmd.CloseOperation(actor=SYSTEM), "EXECUTE", "PREPARE"),
+    ("identify", lambda d: cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), "PREPARE, EXECUTE",
+     "IDENTIFY"),
+    ("prepare", lambda d: cmd.FinishActionDay(actor=SYSTEM, action_day_id="AD1"), "EXECUTE", "PREPARE"),
+    ("prioritise", lambda d: cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(3), end=d.due(4),
+                                                   places=(Place(name="Sofia", country="BG"),)),
+     "PREPARE, EXECUTE", "PRIORITISE"),
+    ("identify", lambda d: cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="x"),
+     "PREPARE, EXECUTE", "IDENTIFY"),
+    ("execute", lambda d: cmd.InvitePartner(actor=COORDINATOR, partner="RS"),
+     "IDENTIFY, PRIORITISE, PREPARE", "EXECUTE"),
+    ("execute", lambda d: cmd.RejectTask(actor=approver("BG"), task_id="TK1", justification="late"),
+     "PREPARE", "EXECUTE"),
 ])
 def test_command_in_the_wrong_phase(point: str, command: Any, allowed: str, current: str) -> None:
     d = driven_to(point)
@@ -523,8 +641,12 @@ def test_task_for_a_state_outside_the_operation() -> None:
     d = driven_to("prepare")
     refused(d, plan_cmd(d, "FR"), InvalidInput,
             f"member_state: FR does not take part in operation {OPERATION_ID} "
-            "(participating: BG, EL, DE)")
-    refused(d, plan_cmd(d, "XX"), InvalidInput, "member_state: 'XX' is not an EU member-state code.")
+            "(participants: BG, EL, DE)")
+    refused(d, plan_cmd(d, "XX"), InvalidInput, "member_state: 'XX' is neither an EU member state nor an "
+            "operational partner.")
+    refused(d, plan_cmd(d, "RS"), InvalidInput, "member_state: RS does not take part in operation")
+    refused(d, plan_cmd(d, "EL", task_kind=TaskKind.RELEASE), InvalidInput,
+            "task_kind: release tasks come from a release request, not from planning")
 
 
 def test_reject_without_reason() -> None:
@@ -578,8 +700,11 @@ def test_report_for_another_state_is_refused() -> None:
     cmd.CancelOperation(actor=COORDINATOR, justification="again"),
     cmd.RemindApproval(actor=SYSTEM, task_id="TK1"),
     cmd.EscalateApproval(actor=SYSTEM, task_id="TK1"),
-    cmd.StartExecution(actor=SYSTEM),
-    cmd.CloseOperation(actor=SYSTEM),
+    cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"),
+    cmd.FinishActionDay(actor=SYSTEM, action_day_id="AD1"),
+    cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="no"),
+    cmd.RequestRelease(actor=COORDINATOR, item_id="IN1", to_state="DE"),
+    cmd.InvitePartner(actor=COORDINATOR, partner="RS"),
 ], ids=lambda c: c.kind)
 def test_nothing_after_a_terminal_phase(point: str, command: Any) -> None:
     d = driven_to(point)
@@ -594,16 +719,15 @@ def test_nothing_after_a_terminal_phase(point: str, command: Any) -> None:
                                    Actor(id="liaison", role=Role.COORDINATOR)],
                          ids=lambda a: f"{a.role.value}:{a.id}")
 @pytest.mark.parametrize("command", [
-    cmd.StartExecution(actor=SYSTEM), cmd.CloseOperation(actor=SYSTEM),
+    cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), cmd.FinishActionDay(actor=SYSTEM, action_day_id="AD1"),
     cmd.RemindApproval(actor=SYSTEM, task_id="TK1"), cmd.EscalateApproval(actor=SYSTEM, task_id="TK1"),
 ], ids=lambda c: c.kind)
 def test_system_command_by_a_person_is_refused(actor: Actor, command: Any) -> None:
     d = driven_to("ready")
-    assert d.state.action_day is not None
     forged = command.model_copy(update={"actor": actor})
     refused(d, forged, NotAuthorised,
             f"{actor.describe()} may not {command.kind.replace('_', ' ')}: only a system may.",
-            at=d.state.action_day.end + timedelta(days=5))
+            at=d.day().end + timedelta(days=5))
 
 
 @pytest.mark.parametrize(("command", "allowed"), [
@@ -612,6 +736,13 @@ def test_system_command_by_a_person_is_refused(actor: Actor, command: Any) -> No
     (cmd.CancelOperation(actor=approver("BG"), justification="x"), "coordinator"),
     (cmd.AddTarget(actor=AUDITOR, target=Target(name="X")), "coordinator or liaison officer"),
     (cmd.DecidePriority(actor=SYSTEM), "coordinator"),
+    (cmd.ScheduleActionDay(actor=officer("BG"), start=datetime(2040, 1, 1, tzinfo=UTC),
+                           end=datetime(2040, 1, 2, tzinfo=UTC), places=(Place(name="S", country="BG"),)),
+     "coordinator"),
+    (cmd.CancelActionDay(actor=approver("BG"), action_day_id="AD1", justification="x"), "coordinator"),
+    (cmd.InvitePartner(actor=officer("BG"), partner="RS"), "coordinator"),
+    (cmd.RequestRelease(actor=approver("BG"), item_id="IN1", to_state="BG"), "coordinator or liaison officer"),
+    (cmd.RequestRelease(actor=AUDITOR, item_id="IN1", to_state="BG"), "coordinator or liaison officer"),
 ], ids=lambda v: getattr(v, "kind", v))
 def test_role_checks(command: Any, allowed: str) -> None:
     d = driven_to("prepare")
@@ -621,7 +752,7 @@ def test_role_checks(command: Any, allowed: str) -> None:
 def test_refusal_leaves_a_copy_equal_and_decide_never_mutates() -> None:
     d = driven_to("ready")
     snapshot = d.state.model_copy(deep=True)
-    c = stamped(cmd.StartExecution(actor=SYSTEM), d.state.action_day.start)  # type: ignore[union-attr]
+    c = stamped(cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), d.day().start)
     emitted = decide(d.state, c)
     assert emitted and d.state == snapshot
     assert decide(d.state, c) == emitted  # deterministic

@@ -13,7 +13,7 @@ from domain import events as ev
 from domain.actors import SYSTEM
 from domain.decider import decide
 from domain.errors import InvalidInput
-from domain.model import Phase, TaskStatus
+from domain.model import HandlingCode, Intelligence, Phase, TaskStatus
 from domain.prioritisation import (
     CAPABILITY,
     CRITERIA,
@@ -23,10 +23,10 @@ from domain.prioritisation import (
     score,
     states_affected_grade,
 )
-from domain.reference import EU_MEMBER_STATES, country_name, member_state, partner
+from domain.reference import EU_MEMBER_STATES, PARTNER_BODIES, country_name, member_state, participant, partner
 from domain.schedule import due_commands, next_deadline
 from domain.state import evolve
-from tests.unit.builders import COORDINATOR, TIMING, approver, assessment, driven_to
+from tests.unit.builders import COORDINATOR, TIMING, approver, assessment, driven_to, officer
 
 # --- reference ------------------------------------------------------------------------------------
 
@@ -86,8 +86,9 @@ def test_unknown_partner_code_suggests_close_matches() -> None:
     with pytest.raises(InvalidInput) as caught:
         partner("ZZ", "places.country")
     message = caught.value.message
-    assert message.startswith("places.country: 'ZZ' is not an ISO 3166-1 alpha-2 country code.")
-    assert "Close matches:" in message
+    assert message.startswith("places.country: 'ZZ' is neither an ISO 3166-1 alpha-2 country code nor a partner "
+                              "body (EUROPOL, EUROJUST, FRONTEX, INTERPOL, UNODC).")
+    assert "Close matches:" in message and "ZW (Zimbabwe)" in message
     assert not any(f"{eu} (" in message for eu in EU_MEMBER_STATES), "suggested an EU state as partner"
 
 
@@ -95,6 +96,39 @@ def test_partner_suggestions_never_name_an_eu_member_state() -> None:
     with pytest.raises(InvalidInput) as caught:
         partner("Greece")
     assert "GR (Greece)" not in caught.value.message
+
+
+@pytest.mark.parametrize(("code", "canonical"), [
+    ("BG", "BG"), ("gr", "EL"), (" el ", "EL"), ("RS", "RS"), ("ua", "UA"), ("EUROPOL", "EUROPOL"),
+    ("europol", "EUROPOL"), ("Frontex", "FRONTEX"),
+])
+def test_participant_accepts_member_states_partner_countries_and_bodies(code: str, canonical: str) -> None:
+    assert participant(code) == canonical
+
+
+@pytest.mark.parametrize("body", sorted(PARTNER_BODIES))
+def test_partner_bodies_are_partners(body: str) -> None:
+    assert partner(body) == body
+    assert country_name(body) == PARTNER_BODIES[body]
+
+
+def test_unknown_participant_is_refused_with_close_matches() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        participant("Serbia", "to_state")
+    error = caught.value
+    assert error.field == "to_state" and error.value == "Serbia"
+    assert error.message.startswith("to_state: 'Serbia' is neither an EU member state nor an operational partner.")
+    assert "RS (Serbia)" in error.message
+    with pytest.raises(InvalidInput, match=r"Close matches: .*EUROPOL \(Europol\)"):
+        participant("EUROPLO")
+    with pytest.raises(InvalidInput, match="'XX' is neither an EU member state nor an operational partner"):
+        participant("XX")
+
+
+def test_unknown_partner_body_lists_the_bodies() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        partner("NATO")
+    assert "partner body (EUROPOL, EUROJUST, FRONTEX, INTERPOL, UNODC)" in caught.value.message
 
 
 # --- prioritisation -------------------------------------------------------------------------------
@@ -252,23 +286,62 @@ def test_decided_tasks_are_not_reminded() -> None:
 
 def test_action_day_start_and_results_deadline() -> None:
     d = driven_to("ready")
-    day = d.state.action_day
-    assert day is not None
+    day = d.day("AD1")
     assert next_deadline(d.state) == day.start
     assert due_commands(d.state, day.start - timedelta(seconds=1)) == []
     [start] = due_commands(d.state, day.start)
-    assert isinstance(start, cmd.StartExecution) and start.actor == SYSTEM
+    assert isinstance(start, cmd.StartActionDay) and start.actor == SYSTEM and start.action_day_id == "AD1"
     apply_all(d, [start])
     assert d.state.phase is Phase.EXECUTE
 
     deadline = day.end + TIMING.results_grace_after_action_day
     assert next_deadline(d.state) == deadline
     assert due_commands(d.state, deadline - timedelta(seconds=1)) == []
-    [close] = due_commands(d.state, deadline)
-    assert isinstance(close, cmd.CloseOperation) and close.issued_at == deadline
-    [closed] = apply_all(d, [close])
+    [finish] = due_commands(d.state, deadline)
+    assert isinstance(finish, cmd.FinishActionDay) and finish.issued_at == deadline
+    assert finish.action_day_id == "AD1"
+    finished, closed = apply_all(d, [finish])
+    assert isinstance(finished, ev.ActionDayFinished) and finished.missing_states == ("BG", "EL", "DE")
     assert isinstance(closed, ev.OperationClosed) and closed.missing_states == ("BG", "EL", "DE")
     assert next_deadline(d.state) is None
+
+
+def test_each_action_day_has_its_own_timers() -> None:
+    d = driven_to("ready")
+    d.schedule(start_in=timedelta(days=2), length=timedelta(hours=4), member_states=("EL",))
+    d.schedule(start_in=timedelta(days=7), member_states=("DE",))
+    d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD3", justification="called off"))
+    ad1, ad2 = d.day("AD1"), d.day("AD2")
+    assert next_deadline(d.state) == ad2.start  # AD2 starts first; the cancelled AD3 has no timer
+    [start_ad2] = due_commands(d.state, ad2.start)
+    assert isinstance(start_ad2, cmd.StartActionDay) and start_ad2.action_day_id == "AD2"
+    apply_all(d, [start_ad2])
+    # AD1's start and AD2's results deadline, earliest first
+    ad2_deadline = ad2.end + TIMING.results_grace_after_action_day
+    assert ad2_deadline < ad1.start
+    late = ad1.start + timedelta(hours=1)
+    commands = due_commands(d.state, late)
+    assert [(c.kind, c.action_day_id) for c in commands] == [  # type: ignore[union-attr]
+        ("finish_action_day", "AD2"), ("start_action_day", "AD1")]
+    apply_all(d, commands)
+    assert d.state.phase is Phase.EXECUTE and d.day("AD2").missing_states == ("EL",)
+    assert next_deadline(d.state) == ad1.end + TIMING.results_grace_after_action_day
+
+
+def test_pending_release_request_is_reminded_in_any_open_phase() -> None:
+    d = driven_to("identify")
+    d.run(cmd.AddIntelligence(actor=officer("EL"), item=Intelligence(summary="informant",
+                                                                      handling_code=HandlingCode.H2)))
+    d.run(cmd.RequestRelease(actor=officer("DE"), item_id="IN1", to_state="DE"))
+    task = d.state.tasks["TK1"]
+    assert task.due == d.now + TIMING.release_answer_within
+    remind_at = task.due - TIMING.reminder_before_due
+    assert next_deadline(d.state) == remind_at
+    late = task.due + TIMING.escalate_after_due
+    commands = due_commands(d.state, late)
+    assert [type(c) for c in commands] == [cmd.RemindApproval, cmd.EscalateApproval]
+    assert [type(e) for e in apply_all(d, commands)] == [ev.ApprovalReminded, ev.ApprovalEscalated]
+    assert d.state.phase is Phase.IDENTIFY and next_deadline(d.state) is None
 
 
 def test_workflow_timer_loop_runs_the_operation_to_its_end() -> None:
@@ -286,9 +359,11 @@ def test_workflow_timer_loop_runs_the_operation_to_its_end() -> None:
         assert commands, "next_deadline promised work that due_commands does not give"
         kinds += [c.kind for c in commands]
         apply_all(d, commands)
-        if d.state.action_day is not None and d.state.action_day.status.value == "blocked":
+        if d.day().status.value == "blocked":
+            d.now = when
             d.run(cmd.DropTask(actor=COORDINATOR, task_id="TK1", justification="not approved in time"))
-            d.schedule(start_in=timedelta(days=1))
-    assert kinds == ["remind_approval", "escalate_approval", "start_execution", "start_execution",
-                     "close_operation"]
+            d.schedule(start_in=timedelta(days=1), action_day_id="AD1")
+    assert kinds == ["remind_approval", "escalate_approval", "start_action_day", "start_action_day",
+                     "finish_action_day"]
     assert d.state.phase is Phase.CLOSED
+    assert list(d.state.action_days) == ["AD1"]

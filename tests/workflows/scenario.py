@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from domain import commands as cmd
 from domain.actors import Actor, Role
-from domain.model import OperationSpec, Phase, Place, Results, TaskKind
+from domain.model import Identifier, IdentifierKind, OperationSpec, Phase, Place, Results, TaskKind
 from domain.prioritisation import Assessment
 from domain.state import OperationState
 from domain.timing import Timing
@@ -47,6 +48,26 @@ LOW_ASSESSMENT = Assessment(harm_to_lives=1, violence=1, victim_vulnerability=1,
 
 SOFIA = Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32)
 
+# Every operation of the session files its targets and action windows in one deconfliction index, so
+# operations of different tests must not collide unless a test means them to.
+_DISTINCT = itertools.count(1)
+
+
+def distinct_place(name: str = "Sofia", country: str = "BG") -> Place:
+    """A place of its own: a grid cell about 5 km from any other this session hands out."""
+    n = next(_DISTINCT)
+    return Place(name=f"{name} #{n}", country=country, latitude=30 + (n // 100) * 0.05, longitude=(n % 100) * 0.07)
+
+
+def distinct_spec(spec: OperationSpec = SPEC) -> OperationSpec:
+    """The spec with a target no other operation of the session has: its own phone and date of birth
+    (the day above 12, so a day/month transposition cannot match another)."""
+    n = next(_DISTINCT)
+    target = spec.targets[0].model_copy(update={
+        "date_of_birth": f"{1900 + n // 12}-{1 + n % 12:02d}-20",
+        "identifiers": (Identifier(kind=IdentifierKind.PHONE, value=f"+35988{n:07d}"),)})
+    return spec.model_copy(update={"targets": (target, *spec.targets[1:])})
+
 
 def later(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
@@ -70,13 +91,15 @@ class Scenario:
     def __init__(self, gateway: OperationsGateway, operation_id: str) -> None:
         self.gateway = gateway
         self.operation_id = operation_id
+        self.spec = distinct_spec()
+        self.place = distinct_place()
 
     async def send(self, command: cmd.Command) -> list[str]:
         return (await self.gateway.send(self.operation_id, command)).events
 
     async def open(self, timing: Timing = SHORT_TIMING) -> OperationState:
         return await self.gateway.open(cmd.OpenOperation(
-            actor=COORDINATOR, operation_id=self.operation_id, spec=SPEC, timing=timing,
+            actor=COORDINATOR, operation_id=self.operation_id, spec=self.spec, timing=timing,
             justification="referral"))
 
     async def to_prioritise(self) -> None:
@@ -96,9 +119,10 @@ class Scenario:
         await wait_for(self.gateway, self.operation_id, lambda s: s.phase is Phase.EXECUTE)
 
     async def schedule(self, start_in: float, hours: float = 4, day: str | None = None,
-                       states: tuple[str, ...] = (), place: Place = SOFIA) -> list[str]:
+                       states: tuple[str, ...] = (), place: Place | None = None) -> list[str]:
         return await self.send(cmd.ScheduleActionDay(
-            actor=COORDINATOR, start=later(start_in), end=later(start_in + hours * 3600), places=(place,),
+            actor=COORDINATOR, start=later(start_in), end=later(start_in + hours * 3600),
+            places=(place or self.place,),
             member_states=states, action_day_id=day))
 
     async def report(self, state: str, results: Results, day: str | None = None) -> list[str]:

@@ -169,7 +169,7 @@ async def _listed(gateway: OperationsGateway, operation_id: str, **filters: obje
     return []
 
 
-async def test_execution_blocked_until_rescheduled(gateway: OperationsGateway, operation_id: str,
+async def test_blocked_action_day_starts_once_nothing_blocks_it(gateway: OperationsGateway, operation_id: str,
                                                    session_engine: Engine) -> None:
     op = Scenario(gateway, operation_id)
     await op.to_prepare()
@@ -180,7 +180,6 @@ async def test_execution_blocked_until_rescheduled(gateway: OperationsGateway, o
     assert state.phase is Phase.PREPARE
     assert "task TK1 (EL) is pending" in state.execution_blocked_reasons
     await op.send(cmd.ApproveTask(actor=approver("EL"), task_id="TK1"))
-    await op.schedule(start_in=1.0, day="AD1")
     state = await wait_for(gateway, operation_id, lambda s: s.phase is Phase.EXECUTE)
     assert list(state.action_days) == ["AD1"] and state.action_days["AD1"].status.value == "running"
     assert "execution_blocked" in types_of(session_engine, operation_id)

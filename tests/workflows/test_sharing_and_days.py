@@ -10,10 +10,19 @@ from temporalio.client import Client
 from domain import commands as cmd
 from domain.actors import Actor, Role
 from domain.errors import DomainError
-from domain.model import Intelligence, OperationSpec, Phase, Place, Results, TaskKind
+from domain.model import Intelligence, OperationSpec, Phase, Results, TaskKind
 from gateway.operations import OperationsGateway
 from store.audit_log import AuditLog
-from tests.workflows.scenario import ASSESSMENT, COORDINATOR, SHORT_TIMING, approver, later, officer, wait_for
+from tests.workflows.scenario import (
+    ASSESSMENT,
+    COORDINATOR,
+    SHORT_TIMING,
+    approver,
+    distinct_place,
+    later,
+    officer,
+    wait_for,
+)
 from workflows.operation import OperationWorkflow
 
 SPEC = OperationSpec.model_validate({
@@ -32,8 +41,8 @@ SPEC = OperationSpec.model_validate({
 })
 RS_OFFICER = Actor(id="lo-rs", role=Role.LIAISON_OFFICER, member_state="RS")
 RS_APPROVER = Actor(id="ap-rs-1", role=Role.APPROVER, member_state="RS")
-SOFIA = Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32)
-THESSALONIKI = Place(name="Thessaloniki", country="GR", latitude=40.64, longitude=22.94)
+SOFIA = distinct_place("Sofia", "BG")
+THESSALONIKI = distinct_place("Thessaloniki", "GR")
 
 
 async def _visible(gateway: OperationsGateway, operation_id: str, viewer: Actor) -> list[str]:

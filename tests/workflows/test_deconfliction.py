@@ -1,0 +1,129 @@
+"""Deconfliction end to end: two member states' operations collide on one phone, both are blocked at
+execute, a liaison officer resolves the hit, both proceed; closing releases the entries."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from domain import commands as cmd
+from domain.errors import DomainError
+from domain.model import HitResolution, OperationSpec, Phase, TaskKind
+from domain.state import OperationState
+from gateway.operations import OperationsGateway
+from store.audit_log import AuditLog
+from tests.workflows.scenario import (
+    ASSESSMENT,
+    COORDINATOR,
+    SHORT_TIMING,
+    approver,
+    distinct_place,
+    later,
+    officer,
+    wait_for,
+)
+
+# A number no other operation of the session files; BG writes it nationally, DE internationally.
+BG_SPEC = OperationSpec.model_validate({
+    "code_name": "BLACKSEA", "lead_state": "BG", "participating_states": ["RO"], "handling_code": "H1",
+    "crime_areas": ["migrant_smuggling"],
+    "point_of_contact": "BG duty desk, +359 2 982 2222",
+    "targets": [{"name": "Stoyan Kolev", "identifiers": [{"kind": "phone", "value": "0899 765 432"}]}],
+})
+DE_SPEC = OperationSpec.model_validate({
+    "code_name": "ELBE", "lead_state": "DE", "participating_states": ["NL"], "handling_code": "H2",
+    "crime_areas": ["drug_trafficking"],
+    "point_of_contact": "BKA SO-14, +49 611 55 0",
+    "targets": [{"name": "S. Kolev", "identifiers": [{"kind": "phone", "value": "+359 899 765 432"}]}],
+})
+
+
+async def open_and_prepare(gateway: OperationsGateway, operation_id: str, spec: OperationSpec) -> OperationState:
+    opened = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=operation_id, spec=spec,
+                                                  timing=SHORT_TIMING, justification="referral"))
+    await gateway.send(operation_id, cmd.SubmitForPrioritisation(actor=COORDINATOR, assessment=ASSESSMENT))
+    await gateway.send(operation_id, cmd.DecidePriority(actor=COORDINATOR))
+    await gateway.send(operation_id, cmd.PlanTask(actor=COORDINATOR, member_state=spec.lead_state,
+                                                  task_kind=TaskKind.ARREST, description="arrest", due=later(3600)))
+    await gateway.send(operation_id, cmd.ApproveTask(actor=approver(spec.lead_state), task_id="TK1"))
+    await gateway.send(operation_id, cmd.ScheduleActionDay(
+        actor=COORDINATOR, start=later(1.0), end=later(3600), places=(distinct_place(),)))
+    return opened
+
+
+async def test_colliding_phones_block_both_until_resolved(gateway: OperationsGateway, session_engine: Engine,
+                                                          operation_id: str) -> None:
+    bg_op, de_op = f"{operation_id}-bg", f"{operation_id}-de"
+    bg_opened = await open_and_prepare(gateway, bg_op, BG_SPEC)
+    assert bg_opened.hits == {}
+    de_opened = await open_and_prepare(gateway, de_op, DE_SPEC)
+
+    # The later operation learns of the hit when it opens, the earlier one by a signal.
+    [de_hit] = de_opened.hits.values()
+    assert (de_hit.kind, de_hit.matched, de_hit.own_ref) == ("identifier", "phone:+359899765432", "TG1")
+    assert (de_hit.other_state, de_hit.other_contact, de_hit.other_handling_code.value) == (
+        "BG", "BG duty desk, +359 2 982 2222", "H1")
+    bg_state = await wait_for(gateway, bg_op, lambda s: bool(s.hits))
+    [bg_hit] = bg_state.hits.values()
+    assert bg_hit.hit_id == de_hit.hit_id
+    assert (bg_hit.other_state, bg_hit.other_contact, bg_hit.other_handling_code.value) == (
+        "DE", "BKA SO-14, +49 611 55 0", "H2")
+    assert "ELBE" not in bg_hit.model_dump_json() and "BLACKSEA" not in de_hit.model_dump_json()
+
+    # Both are blocked at execute by the unresolved hit.
+    for op in (bg_op, de_op):
+        blocked = await wait_for(gateway, op, lambda s: bool(s.execution_blocked_reasons))
+        assert blocked.phase is Phase.PREPARE
+        assert any(f"deconfliction hit {de_hit.hit_id} with" in r for r in blocked.execution_blocked_reasons)
+
+    # Only liaison officers of the states involved resolve, with a justification, once.
+    resolve = cmd.ResolveHit(actor=officer("DE"), hit_id=de_hit.hit_id, resolution=HitResolution.COORDINATED,
+                             justification="joint arrest agreed with BG desk")
+    with pytest.raises(DomainError, match="only liaison officers of DE, BG may"):
+        await gateway.send(de_op, resolve.model_copy(update={"actor": officer("FR")}))
+    with pytest.raises(DomainError, match="may not resolve hit: only a liaison officer may"):
+        await gateway.send(de_op, resolve.model_copy(update={"actor": approver("DE")}))
+    with pytest.raises(DomainError, match="justification"):
+        await gateway.send(de_op, resolve.model_copy(update={"justification": ""}))
+    with pytest.raises(DomainError, match="'H0' is not a deconfliction hit"):
+        await gateway.send(de_op, resolve.model_copy(update={"hit_id": "H0"}))
+    await gateway.send(de_op, resolve)
+    with pytest.raises(DomainError, match="already resolved"):
+        await gateway.send(bg_op, resolve.model_copy(update={"actor": officer("BG")}))
+
+    # Both proceed to execution by themselves; both audit logs hold the hit and its resolution.
+    for op in (bg_op, de_op):
+        state = await wait_for(gateway, op, lambda s: s.phase is Phase.EXECUTE)
+        assert state.hits[de_hit.hit_id].resolution is HitResolution.COORDINATED
+        assert state.hits[de_hit.hit_id].resolved_by == "lo-de (DE)"
+        types = [r.type for r in AuditLog(session_engine).read(op)]
+        assert types.count("deconfliction_hit_raised") == 1 and types.count("deconfliction_hit_resolved") == 1
+
+
+async def test_cancelled_operation_releases_its_entries(gateway: OperationsGateway, operation_id: str) -> None:
+    spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
+        BG_SPEC.targets[0].identifiers[0].model_copy(update={"value": "0899 111 222"}),)}),)})
+    first = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-1", spec=spec,
+                                                 timing=SHORT_TIMING))
+    assert first.hits == {}
+    second = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-2", spec=spec,
+                                                  timing=SHORT_TIMING))
+    assert [h.matched for h in second.hits.values()] == ["phone:+359899111222"]
+    for op in (f"{operation_id}-1", f"{operation_id}-2"):
+        await gateway.send(op, cmd.CancelOperation(actor=COORDINATOR, justification="duplicate referral"))
+        await wait_for(gateway, op, lambda s: s.phase is Phase.CANCELLED)
+    third = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-3", spec=spec,
+                                                 timing=SHORT_TIMING))
+    assert third.hits == {}
+
+
+async def test_unreadable_phone_is_refused_and_nothing_starts(gateway: OperationsGateway,
+                                                              operation_id: str) -> None:
+    spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
+        BG_SPEC.targets[0].identifiers[0].model_copy(update={"value": "0899 12"}),)}),)})
+    with pytest.raises(DomainError, match="phone '0899 12' is not a valid number"):
+        await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=operation_id, spec=spec,
+                                             timing=SHORT_TIMING))
+    with pytest.raises(DomainError, match="does not exist"):
+        await gateway.state(operation_id)
+
