@@ -21,8 +21,6 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-from temporalio.workflow import SandboxImportNotificationPolicy
 
 from activities.audit import StoreActivities
 from activities.checkpoint import CheckpointActivities
@@ -34,6 +32,7 @@ from store.db import make_engine
 from store.notifications import Notifications
 from workflows.checkpoint import CHECKPOINT_SCHEDULE_ID, CheckpointWorkflow
 from workflows.operation import OperationWorkflow
+from workflows.sandbox import workflow_runner
 
 log = structlog.get_logger(__name__)
 
@@ -49,14 +48,10 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sand
     activities = StoreActivities(AuditLog(engine), Notifications(engine))
     checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
     deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
-    restrictions = SandboxRestrictions.default
-    if strict_sandbox:
-        restrictions = restrictions.with_import_notification_policy(
-            SandboxImportNotificationPolicy.RAISE_ON_UNINTENTIONAL_PASSTHROUGH)
     return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow, CheckpointWorkflow],
                   activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint,
                               deconfliction.deconflict, deconfliction.release_entries],
-                  workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions))
+                  workflow_runner=workflow_runner(strict=strict_sandbox))
 
 
 async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None:

@@ -8,14 +8,13 @@ import asyncio
 import hashlib
 
 import structlog
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from temporalio import activity
 
 from domain.deconfliction.entries import Hit, IndexEntry, entries_for_action_day, entries_for_target
 from domain.model import HandlingCode
-from store.db import insert_ignoring_conflict, write_transaction
+from store.contacts import UNKNOWN, Contacts
 from store.index import DeconflictionIndex
-from store.tables import deconfliction_operations as ops
 from workflows.messages import DeconflictRequest, FoundHit, ReleaseEntriesRequest
 
 log = structlog.get_logger(__name__)
@@ -25,6 +24,13 @@ def hit_id_for(kind: str, a: tuple[str, str], b: tuple[str, str]) -> str:
     """The same id whichever side finds the hit: (operation, ref) pairs in sorted order."""
     first, second = sorted((a, b))
     return "H" + hashlib.sha256(f"{kind}|{first}|{second}".encode()).hexdigest()[:10].upper()
+
+
+def found_hit(operation_id: str, hit: Hit, contact: tuple[str, HandlingCode]) -> FoundHit:
+    return FoundHit(hit_id=hit_id_for(hit.kind.value, (operation_id, hit.ref), (hit.operation_id, hit.other_ref)),
+                    kind=hit.kind.value, matched=hit.matched, own_ref=hit.ref, other_ref=hit.other_ref,
+                    other_operation_id=hit.operation_id, other_state=hit.member_state, other_contact=contact[0],
+                    other_handling_code=contact[1])
 
 
 def entries_of(request: DeconflictRequest) -> list[IndexEntry]:
@@ -37,7 +43,7 @@ def entries_of(request: DeconflictRequest) -> list[IndexEntry]:
 
 class DeconflictionActivities:
     def __init__(self, engine: Engine, index: DeconflictionIndex) -> None:
-        self._engine = engine
+        self._contacts = Contacts(engine)
         self._index = index
 
     @activity.defn(name="deconflict")
@@ -46,35 +52,14 @@ class DeconflictionActivities:
 
     def _deconflict(self, request: DeconflictRequest) -> list[FoundHit]:
         entries = entries_of(request)
-        self._remember_contact(request)
+        self._contacts.remember(request.operation_id, request.point_of_contact, request.handling_code)
         # Filed before checking: two operations filing the same phone at once then both see the hit.
         self._index.register(request.operation_id, entries)
         hits = self._index.check(entries, exclude_operation_id=request.operation_id)
-        contacts = self._contacts({h.operation_id for h in hits})
-        found = [self._found(request.operation_id, hit, contacts) for hit in hits]
+        contacts = self._contacts.of({h.operation_id for h in hits})
+        found = [found_hit(request.operation_id, hit, contacts.get(hit.operation_id, UNKNOWN)) for hit in hits]
         log.info("deconfliction_checked", operation_id=request.operation_id, entries=len(entries), hits=len(found))
         return found
-
-    def _remember_contact(self, request: DeconflictRequest) -> None:
-        with write_transaction(self._engine) as conn:
-            insert_ignoring_conflict(conn, ops, {"operation_id": request.operation_id,
-                                                 "point_of_contact": request.point_of_contact,
-                                                 "handling_code": request.handling_code.value})
-
-    def _contacts(self, operation_ids: set[str]) -> dict[str, tuple[str, str]]:
-        if not operation_ids:
-            return {}
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(ops).where(ops.c.operation_id.in_(operation_ids))).all()
-        return {r.operation_id: (r.point_of_contact, r.handling_code) for r in rows}
-
-    @staticmethod
-    def _found(operation_id: str, hit: Hit, contacts: dict[str, tuple[str, str]]) -> FoundHit:
-        contact, code = contacts.get(hit.operation_id, ("(unknown)", HandlingCode.H0.value))
-        return FoundHit(hit_id=hit_id_for(hit.kind.value, (operation_id, hit.ref), (hit.operation_id, hit.other_ref)),
-                        kind=hit.kind.value, matched=hit.matched, own_ref=hit.ref, other_ref=hit.other_ref,
-                        other_operation_id=hit.operation_id, other_state=hit.member_state, other_contact=contact,
-                        other_handling_code=HandlingCode(code))
 
     @activity.defn(name="release_entries")
     async def release_entries(self, request: ReleaseEntriesRequest) -> int:

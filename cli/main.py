@@ -10,6 +10,7 @@ import typer
 
 from cli import render
 from cli.audit import audit_app, history_app
+from cli.deconfliction import deconfliction_app
 from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when, run
 from domain import commands as cmd
 from domain.actors import Role
@@ -31,6 +32,7 @@ app.add_typer(task_app, name="task")
 app.add_typer(results_app, name="results")
 app.add_typer(audit_app, name="audit")
 app.add_typer(history_app, name="history")
+app.add_typer(deconfliction_app, name="deconfliction")
 app.add_typer(principal_app, name="principal")
 
 Justification = Annotated[str, typer.Option("--justification", "-j", help="Why (recorded in the audit log).")]

@@ -82,6 +82,17 @@ def intelligence_table(items: list[Intelligence], title: str = "Intelligence") -
     return table
 
 
+def hits_table(state: OperationState) -> Table:
+    table = Table(title="Deconfliction hits", title_justify="left")
+    for column in ("hit", "ours", "matched", "other state", "point of contact", "handling", "resolution"):
+        table.add_column(column, overflow="fold")
+    for h in state.hits.values():
+        resolution = f"{h.resolution.value} by {h.resolved_by}" if h.resolution else "[red]open: blocks execution[/]"
+        table.add_row(h.hit_id, h.own_ref, f"{h.kind}: {h.matched}", h.other_state, h.other_contact,
+                      h.other_handling_code.value, resolution)
+    return table
+
+
 def operation_panel(state: OperationState) -> Group:
     lines = [
         f"[bold]{state.code_name}[/] ({state.operation_id})  "
@@ -105,6 +116,8 @@ def operation_panel(state: OperationState) -> Group:
     if state.missing_states:
         lines.append(f"[yellow]no results from:[/] {', '.join(state.missing_states)}")
     parts: list[object] = [Panel("\n".join(lines), title="Operation", title_align="left")]
+    if state.hits:
+        parts.append(hits_table(state))
     if state.tasks:
         parts.append(tasks_table(list(state.tasks.values())))
     if state.action_days:

@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.operation import OperationWorkflow
+from workflows.sandbox import workflow_runner
 
 
 class ReplayOutcome(BaseModel):
@@ -58,7 +59,8 @@ async def histories_from_server(client: Client, query: str) -> list[tuple[str, W
 
 async def replay(histories: Sequence[tuple[str, WorkflowHistory]],
                  workflows: Sequence[type] = (OperationWorkflow,)) -> list[ReplayOutcome]:
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
+                        workflow_runner=workflow_runner())
     outcomes = []
     for source, history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

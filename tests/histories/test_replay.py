@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.operation import OperationWorkflow
+from workflows.sandbox import workflow_runner
 
 HISTORY_FILES = sorted(Path(__file__).resolve().parent.glob("*.json"))
 
@@ -26,6 +27,7 @@ def test_recorded_histories_are_present() -> None:
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
 async def test_history_replays_without_nondeterminism(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text(encoding="utf-8")))
-    replayer = Replayer(workflows=[OperationWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[OperationWorkflow], data_converter=pydantic_data_converter,
+                        workflow_runner=workflow_runner(strict=True))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -1,0 +1,86 @@
+"""`liaison deconfliction`: pre-check targets against the index; resolve a hit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich.table import Table
+
+from cli.support import call, console, ctx_of, errors, fail, format_validation, handle_errors, load_document, run
+from domain import commands as cmd
+from domain.actors import Role
+from domain.model import HitResolution, Target
+from domain.reference import participant
+from gateway.deconfliction import Precheck, precheck
+
+deconfliction_app = typer.Typer(help="Deconfliction: pre-check targets, resolve hits.", no_args_is_help=True)
+
+_TARGETS = TypeAdapter(list[Target])
+
+
+def _targets(path: Path) -> list[Target]:
+    """A list of targets, a mapping with a `targets` list (an operation spec), or one target."""
+    data: Any = load_document(path)
+    if isinstance(data, dict):
+        data = data.get("targets", [data])
+    if not isinstance(data, list) or not data:
+        fail(f"{path}: expected a list of targets, a spec with `targets:`, or one target")
+    try:
+        return _TARGETS.validate_python(data)
+    except ValidationError as error:
+        fail(format_validation(error, str(path)))
+
+
+def _report(result: Precheck) -> Table:
+    table = Table(title=f"Deconfliction pre-check: {result.checked} targets checked, {len(result.hits)} hits",
+                  title_justify="left")
+    for column in ("#", "target", "matched", "other state", "point of contact", "handling"):
+        table.add_column(column, overflow="fold")
+    for hit in result.hits:
+        table.add_row(str(hit.target), hit.name, f"{hit.kind}: {hit.matched}", hit.other_state, hit.other_contact,
+                      hit.other_handling_code.value)
+    return table
+
+
+@deconfliction_app.command("check")
+@handle_errors
+def check(ctx: typer.Context, targets_file: Annotated[Path, typer.Argument(help="YAML or JSON: targets or a spec.")],
+          state: Annotated[str | None, typer.Option(
+              "--state", help="Contributing state of targets that name none (default: yours).")] = None) -> None:
+    """Check a batch of targets against every live operation's entries, storing nothing."""
+    c = ctx_of(ctx)
+    actor = c.consult("deconfliction check", None, Role.COORDINATOR, Role.LIAISON_OFFICER)
+    default_state = participant(state) if state else actor.member_state
+    targets = _targets(targets_file)
+    if default_state is None and any(not t.contributed_by for t in targets):
+        fail("which state contributes these targets? pass --state XX or set contributed_by on each target")
+    result = precheck(c.engine, c.settings.deconfliction_index(c.engine), targets, default_state or "")
+    console.print(_report(result))
+    if result.hits:
+        console.print("Call the point of contact before acting; execution of an operation with these targets "
+                      "stays blocked until the hit is resolved.")
+    for refusal in result.refused:
+        errors.print(f"[bold red]refused:[/] target {refusal.target} ({refusal.name}): {refusal.reason}",
+                     highlight=False)
+    if result.refused:
+        raise typer.Exit(1)
+
+
+@deconfliction_app.command("resolve")
+@handle_errors
+def resolve(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help="Operation id.")],
+            hit_id: Annotated[str, typer.Argument(help="Hit id, as `operation show` lists it.")],
+            resolution: Annotated[HitResolution, typer.Option(help="How the states settled it.")],
+            justification: Annotated[str, typer.Option("--justification", "-j", help="Why (audit log).")] = "",
+            ) -> None:
+    """Liaison officers of a state involved: resolve a hit, for both operations."""
+    c = ctx_of(ctx)
+    command = cmd.ResolveHit(actor=c.actor(Role.LIAISON_OFFICER), hit_id=hit_id, resolution=resolution,
+                             justification=justification)
+    result = run(call(c, lambda gateway: gateway.send(operation_id, command)))
+    console.print(f"[green]ok[/] {operation_id}: hit {hit_id} {resolution.value} "
+                  f"(phase {result.phase.value.upper()}, audit #{result.head.seq}); the other operation is told",
+                  highlight=False)
