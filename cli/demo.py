@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from domain.actors import Actor, Role
 from domain.model import (
     ActionDayStatus,
     HandlingCode,
+    HitResolution,
     Intelligence,
     OperationSpec,
     Place,
@@ -46,6 +47,8 @@ PRINCIPALS = [
     ("auditor-1", "Auditor", Role.AUDITOR, None),
 ]
 
+OFFICER_OF = {"BG": "lo-bg", "EL": "lo-el", "DE": "lo-de"}
+
 
 def _actors(ctx: Context) -> dict[str, Actor]:
     principals = Principals(ctx.engine)
@@ -66,6 +69,29 @@ async def _until(gateway: OperationsGateway, operation_id: str, what: str,
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"the demo waited {timeout:.0f} s for: {what}")
         await asyncio.sleep(0.3)
+
+
+async def _collide_and_resolve(ctx: Context, gateway: OperationsGateway, a: dict[str, Actor], operation_id: str,
+                               send: Callable[[str, cmd.Command], Awaitable[None]]) -> str:
+    """A German operation on the same phone and person: both are blocked until the officers resolve it."""
+    other_id = operation_id.replace("korab", "rhein")
+    other = OperationSpec.model_validate({
+        "code_name": "RHEIN", "lead_state": "DE", "participating_states": ["DE", "AT"],
+        "crime_areas": ["migrant_smuggling"], "point_of_contact": "LKA Bayern desk, +49 89 1212 0",
+        "targets": [{"name": "PETROV Ivan", "date_of_birth": "1985-03-07", "contributed_by": "DE",
+                     "identifiers": [{"kind": "phone", "value": "+359 888 123 456"}]}]})
+    console.print(f"[bold]Opening {other_id}[/] (DE leads): the same phone and person as KORAB's TG1")
+    await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=other_id, spec=other,
+                                         scoring=ctx.settings.scoring, timing=DEMO_TIMING))
+    state = await _until(gateway, operation_id, "KORAB is told of the collision", 
+                   lambda s: any(h.other_operation_id == other_id for h in s.open_hits()))
+    console.print(render.hits_table(state))
+    for hit in state.open_hits():  # hits with operations left over from earlier runs are resolved too
+        officer = OFFICER_OF.get(hit.other_state, "lo-bg")
+        await send(f"{officer} resolves {hit.hit_id} ({hit.kind} with {hit.other_state})", cmd.ResolveHit(
+            actor=a[officer], hit_id=hit.hit_id, resolution=HitResolution.COORDINATED,
+            justification=f"Joint action agreed with the {hit.other_state} point of contact by phone"))
+    return other_id
 
 
 async def run_demo(ctx: Context) -> None:
@@ -115,6 +141,7 @@ async def run_demo(ctx: Context) -> None:
                  lambda s: s.tasks["TK4"].escalated)
     await send("DE approves late", cmd.ApproveTask(actor=a["ap-de-1"], task_id="TK4",
                                                    justification="Approved after escalation"))
+    colliding = await _collide_and_resolve(ctx, gateway, a, operation_id, send)
     start = datetime.now(UTC) + timedelta(seconds=3)
     await send("schedule AD1 in Sofia and Thessaloniki (BG, EL)", cmd.ScheduleActionDay(
         actor=a["coord-1"], start=start, end=start + timedelta(hours=8), member_states=("BG", "EL"),
@@ -138,6 +165,8 @@ async def run_demo(ctx: Context) -> None:
             actor=a[officer], member_state=a[officer].member_state or "", results=results, action_day_id=day))
     state = await _until(gateway, operation_id, "the operation closes", lambda s: s.phase is not None
                          and s.phase.is_terminal)
+    await gateway.send(colliding, cmd.CancelOperation(actor=a["coord-1"],
+                                                      justification="Demo over: releases its deconfliction entries"))
     records = AuditLog(ctx.engine).read(operation_id)
     console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id}"))
     console.print(render.operation_panel(state))

@@ -19,7 +19,7 @@ from domain.prioritisation import Assessment
 from domain.reference import participant
 from gateway.audit import timeline
 from store.audit_log import AuditLog
-from store.principals import Principal, Principals
+from store.principals import Principal, PrincipalConflict, Principals
 
 app = typer.Typer(help="Liaison: cross-border operations, event-sourced on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -383,8 +383,11 @@ def principal_add(ctx: typer.Context, principal_id: str,
     if role in (Role.LIAISON_OFFICER, Role.APPROVER) and not state:
         fail(f"--state: a {role.value} acts for a member state; name it")
     code = participant(state, "--state") if state else None
-    Principals(c.engine).add(Principal(id=principal_id, display_name=name or principal_id,
-                                       role=role.value, member_state=code))
+    try:
+        Principals(c.engine).add(Principal(id=principal_id, display_name=name or principal_id,
+                                           role=role.value, member_state=code))
+    except PrincipalConflict as conflict:
+        fail(str(conflict))
     console.print(f"[green]registered[/] {principal_id} ({role.value}{' of ' + code if code else ''})")
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+import structlog
 import typer
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +27,7 @@ from store.consultations import Consultations
 from store.db import make_engine
 from store.principals import Principals
 
+log = structlog.get_logger(__name__)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
@@ -69,6 +71,11 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
         except (ConnectionError, RuntimeError) as error:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        except Exception as error:  # a bug, not the user's input: one line here, the traceback in the log
+            log.error("cli_command_failed", command=fn.__name__, exc_info=True)
+            errors.print(f"[bold red]internal error:[/] {type(error).__name__}: {error} "
+                         "(the traceback is in the log above; please report it)", highlight=False)
+            raise typer.Exit(2) from None
         raise typer.Exit(1)
 
     return wrapper

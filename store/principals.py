@@ -21,21 +21,28 @@ class Principal(BaseModel):
     member_state: str | None = None
 
 
+class PrincipalConflict(ValueError):
+    """The id is taken by a principal with another role or member state."""
+
+
 class Principals:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def add(self, principal: Principal) -> None:
-        """Store a principal; adding an identical one again is a no-op, a different one an error."""
+        """Store a principal; adding one again with the same role and state is a no-op (the first
+        display name stays), with another role or state a PrincipalConflict."""
         with write_transaction(self.engine) as conn:
             values = {**principal.model_dump(), "created_at": datetime.now(UTC)}
             if insert_ignoring_conflict(conn, t, values):
                 return
             row = conn.execute(select(t).where(t.c.id == principal.id)).one()
         existing = Principal(**{k: row._mapping[k] for k in Principal.model_fields})
-        if existing != principal:
-            raise ValueError(f"principal {principal.id!r} already exists as {existing!r}, "
-                             f"not {principal!r}")
+        if (existing.role, existing.member_state) != (principal.role, principal.member_state):
+            raise PrincipalConflict(
+                f"principal {principal.id!r} already exists as {existing.role}"
+                f"{' of ' + existing.member_state if existing.member_state else ''}; "
+                f"a principal's role and member state cannot change: register another id")
 
     def get(self, principal_id: str) -> Principal | None:
         with self.engine.connect() as conn:

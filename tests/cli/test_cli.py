@@ -138,3 +138,24 @@ async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
     assert nobody.exit_code == 1 and "principal 'nobody' is not registered" in nobody.output
     missing = await cli("task", "approve", "op-does-not-exist", "TK1", actor="ap-bg-1")
     assert missing.exit_code == 1 and "operation op-does-not-exist does not exist" in missing.output
+
+
+async def test_a_principal_is_registered_once_and_cannot_change_role(cli: Cli) -> None:
+    again = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "BG", "--name", "Other",
+                      actor=None)
+    assert again.exit_code == 0, again.output
+    changed = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "EL", actor=None)
+    assert changed.exit_code == 1
+    assert "'ap-bg-1' already exists as approver of BG" in changed.output
+    assert "Traceback" not in changed.output
+    listed = await cli("principal", "list", actor=None)
+    assert "ap-bg-1" in listed.output and "EL" not in listed.output.split("ap-bg-1", 1)[1].splitlines()[0]
+
+
+async def test_the_demo_drives_an_operation_through_a_collision_to_its_close(cli: Cli) -> None:
+    demo = await cli("demo", actor=None)
+    assert demo.exit_code == 0, demo.output
+    assert "deconfliction_hit_resolved" in demo.output
+    assert "phone:+359888123456" in demo.output and "LKA Bayern desk" in demo.output
+    assert "TOTAL │       6 │        6 │        2 │          600,000.50 │                  17" in demo.output
+    assert "audit chain: intact" in demo.output
