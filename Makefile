@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo lint bench clean
+.PHONY: run test demo lint bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -24,9 +24,14 @@ test: $(STAMP)  ## the whole suite against a real Temporal dev server, SQLite an
 	$(BIN)/mypy .
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP)  ## each benchmark prints its figures beside the baseline it names (a few minutes)
 	$(BIN)/python -m bench.approval_roundtrip
 	$(BIN)/python -m bench.lifecycle_throughput
+	$(BIN)/python -m bench.audit_verify
+	$(BIN)/python -m bench.person_matching
+
+bench-scale: $(STAMP)  ## the deconfliction index at 1,000,000 identifiers + persons, SQLite and PostgreSQL (~12 min)
+	$(BIN)/python -m bench.index_scale
 
 clean:
 	rm -rf $(VENV) data
