@@ -17,7 +17,7 @@ from cli.support import Context, console, ctx_of, fail, handle_errors, parse_whe
 from domain.actors import Role
 from domain.signing import key_id, load_public_key
 from gateway.audit import Verification, records_until, replay, timeline, verify_records
-from gateway.bundle import export_bundle, verify_bundle
+from gateway.bundle import BundleUnreadable, export_bundle, verify_bundle
 from gateway.checkpoints import prove_inclusion, public_key_of, signing_key, take_checkpoint, verify_checkpoints
 from gateway.history import histories_from_server, load_histories
 from gateway.history import replay as replay_histories
@@ -62,9 +62,11 @@ def audit_replay(ctx: typer.Context, operation_id: str,
 
 def _print_verification(result: Verification) -> None:
     if result.intact:
-        console.print(f"[green]intact[/] {result.operation_id}: {result.events} events, head "
-                      f"#{result.store_head.seq} {result.store_head.hash[:16]}…, {result.witnesses} witnessed heads "
-                      "agree", highlight=False)
+        head = f"{result.events} events, head #{result.store_head.seq} {result.store_head.hash[:16]}…"
+        witnessed = (f"{result.witnesses} witnessed heads agree" if result.witnesses else
+                     "chain only: Temporal holds no history of it (never started there, or past retention), "
+                     "so no witnessed head was compared")
+        console.print(f"[green]intact[/] {result.operation_id}: {head}, {witnessed}", highlight=False)
     for finding in result.findings:
         console.print(f"[red]finding[/] {finding}", highlight=False)
 
@@ -93,7 +95,10 @@ def audit_verify(ctx: typer.Context,
     """Check sequence and chain, and cross-check them against the heads in the Temporal history."""
     c = ctx_of(ctx)
     if bundle is not None:
-        report = verify_bundle(bundle)
+        try:
+            report = verify_bundle(bundle)
+        except BundleUnreadable as error:
+            fail(str(error))
         console.print(f"bundle {bundle}: manifest sha256 {report.manifest_sha256}, "
                       f"{report.histories} Temporal histories", highlight=False)
         _print_verification(report.verification)
@@ -162,9 +167,12 @@ def history_replay(ctx: typer.Context,
 
     async def go():  # type: ignore[no-untyped-def]
         if file is not None:
-            if not file.exists():
+            if not file.is_file():
                 fail(f"{file}: no such file")
-            found = load_histories(file)
+            try:
+                found = load_histories(file)
+            except ValueError as error:
+                fail(str(error))
         else:
             client = (await c.gateway()).client
             found = await histories_from_server(client, query or f"WorkflowId = '{workflow_id}'")

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import re
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,8 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 
 from domain.actors import Actor, Role
@@ -71,14 +73,36 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
         except (ConnectionError, RuntimeError) as error:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
-        except Exception as error:  # a bug, not the user's input: one line here, the traceback in the log
-            log.error("cli_command_failed", command=fn.__name__, exc_info=True)
+        except DBAPIError as error:
+            errors.print(f"[bold red]error:[/] {_store_problem(error)}", highlight=False)
+        except Exception as error:  # a bug, not the user's input: one line here, the traceback in a file
+            where = _save_traceback(fn.__name__)
             errors.print(f"[bold red]internal error:[/] {type(error).__name__}: {error} "
-                         "(the traceback is in the log above; please report it)", highlight=False)
+                         f"(the traceback is in {where}; please report it)", highlight=False)
             raise typer.Exit(2) from None
         raise typer.Exit(1)
 
     return wrapper
+
+
+def _store_problem(error: DBAPIError) -> str:
+    url = make_url(get_settings().store_url).render_as_string(hide_password=True)
+    cause = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return (f"the store at {url} cannot be used: {cause} "
+            "(is the database running, and migrated? `make run` migrates it, or `alembic upgrade head`)")
+
+
+def _save_traceback(command: str) -> str:
+    """Append the current exception's traceback to the CLI error log; return where it went."""
+    path = get_settings().data_dir / "logs" / "cli-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"--- {datetime.now(UTC).isoformat()} liaison {command}\n{traceback.format_exc()}\n")
+    except OSError:
+        log.error("cli_command_failed", command=command, exc_info=True)
+        return "the log above"
+    return str(path.resolve())
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

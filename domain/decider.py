@@ -463,27 +463,28 @@ def _start_day(state: OperationState, c: cmd.StartActionDay) -> list[ev.Event]:
 
 
 def _retry_blocked_day(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
-    """A blocked day starts by itself once nothing blocks it any more, if its window is still open."""
+    """A blocked day starts by itself once nothing blocks it any more; at the end of its window it is
+    cancelled, so a blocked day never holds the operation open."""
     assert c.issued_at is not None
-    problems = state.readiness_problems()
-    if problems:
-        raise DomainError("not_ready", f"action day {day.action_day_id} is still blocked: {'; '.join(problems)}",
-                          field="action_day_id", value=day.action_day_id)
     if c.issued_at >= day.end:
         cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, actor=c.actor, at=c.issued_at,
                                           justification=f"its window ended {day.end.isoformat()} while execution "
                                                         "was blocked; schedule a new action day")
         return [cancelled, *_close_if_all_over(evolve(state, cancelled), c)]
+    problems = state.start_problems()
+    if problems:
+        raise DomainError("not_ready", f"action day {day.action_day_id} is still blocked: {'; '.join(problems)}",
+                          field="action_day_id", value=day.action_day_id)
     return _start_if_ready(state, day, c)
 
 
 def _start_if_ready(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
+    problems = state.start_problems()
+    if problems:
+        return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c))]
     started = ev.ExecutionStarted(action_day_id=day.action_day_id, member_states=day.member_states, **_meta(c))
     if state.phase is Phase.EXECUTE:
         return [started]
-    problems = state.readiness_problems()
-    if problems:
-        return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c))]
     return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c)), started]
 
 
@@ -509,9 +510,12 @@ def _closing(state: OperationState, c: cmd.CommandBase) -> ev.OperationClosed:
 
 
 def _close_if_all_over(state: OperationState, c: cmd.CommandBase) -> list[ev.Event]:
-    """In EXECUTE, once no action day is scheduled or running, the operation closes (a day blocked
-    in PREPARE that was never re-scheduled will not run any more)."""
-    if state.phase is Phase.EXECUTE and not state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING):
+    """In EXECUTE, once no action day is scheduled, running, or blocked with its window still open,
+    the operation closes (a blocked day whose window has passed will not run any more)."""
+    assert c.issued_at is not None
+    waiting = state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING)
+    waiting += [d for d in state.days(ActionDayStatus.BLOCKED) if d.end > c.issued_at]
+    if state.phase is Phase.EXECUTE and not waiting:
         return [_closing(state, c)]
     return []
 

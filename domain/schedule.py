@@ -35,10 +35,14 @@ def _day_deadlines(state: OperationState) -> list[tuple[datetime, cmd.Command]]:
     for day in state.days(ActionDayStatus.SCHEDULED):
         due.append((day.start, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
                                                   justification="action day started")))
-    if not state.readiness_problems():
-        for day in state.days(ActionDayStatus.BLOCKED):
+    unblocked = not state.start_problems()
+    for day in state.days(ActionDayStatus.BLOCKED):
+        if unblocked:
             due.append((day.start, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
                                                       justification="nothing blocks execution any more")))
+        else:
+            due.append((day.end, cmd.StartActionDay(actor=SYSTEM, action_day_id=day.action_day_id,
+                                                    justification="its window ended while blocked")))
     for day in state.days(ActionDayStatus.RUNNING):
         due.append((day.end + state.timing.results_grace_after_action_day,
                     cmd.FinishActionDay(actor=SYSTEM, action_day_id=day.action_day_id,

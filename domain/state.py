@@ -94,9 +94,16 @@ class OperationState(BaseModel):
         for task in operational:
             if task.status in (TaskStatus.PENDING, TaskStatus.REJECTED):
                 problems.append(f"task {task.task_id} ({task.member_state}) is {task.status.value}")
-        for hit in self.open_hits():
-            problems.append(f"deconfliction hit {hit.hit_id} with {hit.other_state} ({hit.matched}) is unresolved")
-        return problems
+        return problems + self.hit_problems()
+
+    def hit_problems(self) -> list[str]:
+        return [f"deconfliction hit {hit.hit_id} with {hit.other_state} ({hit.matched}) is unresolved"
+                for hit in self.open_hits()]
+
+    def start_problems(self) -> list[str]:
+        """Why an action day cannot start now. Before execution everything readiness asks; once
+        executing, tasks were settled, but a collision found since still holds every new day back."""
+        return self.hit_problems() if self.phase is Phase.EXECUTE else self.readiness_problems()
 
     def our_states_in(self, hit: DeconflictionHit) -> tuple[str, ...]:
         """Our states involved in a hit: who contributed the target, or who takes part in the action day."""

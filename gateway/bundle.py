@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowHistory
 
 from domain.audit import AuditRecord, ChainFinding, ChainHead
@@ -67,19 +67,69 @@ def _finding(operation_id: str, problem: str) -> ChainFinding:
     return ChainFinding(stream_id=operation_id, seq=0, problem=problem)
 
 
-def verify_bundle(path: Path) -> BundleReport:
-    """Check digests, the chain, and the chain against the heads in the bundled Temporal histories."""
-    with zipfile.ZipFile(path) as bundle:
-        contents = {name: bundle.read(name) for name in bundle.namelist()}
+class BundleUnreadable(ValueError):
+    """The file is not an audit bundle at all: nothing in it can be checked."""
+
+
+def _read_bundle(path: Path) -> tuple[dict[str, bytes], bytes, Manifest]:
+    if not path.is_file():
+        raise BundleUnreadable(f"{path}: no such file")
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            contents = {name: bundle.read(name) for name in bundle.namelist()}
+    except zipfile.BadZipFile:
+        raise BundleUnreadable(f"{path}: not an audit bundle (not a zip file); "
+                               "write one with `liaison audit export`") from None
+    if "manifest.json" not in contents:
+        raise BundleUnreadable(f"{path}: not an audit bundle: it has no manifest.json")
     manifest_bytes = contents.pop("manifest.json")
-    manifest = Manifest.model_validate_json(manifest_bytes)
+    try:
+        manifest = Manifest.model_validate_json(manifest_bytes)
+    except ValidationError as error:
+        raise BundleUnreadable(f"{path}: manifest.json is not a {FORMAT} manifest: "
+                               f"{error.errors()[0]['msg']} at {_where(error)}") from None
+    return contents, manifest_bytes, manifest
+
+
+def _where(error: ValidationError) -> str:
+    return ".".join(str(part) for part in error.errors()[0]["loc"]) or "(top level)"
+
+
+def _records(contents: dict[str, bytes], problems: list[str]) -> list[AuditRecord]:
+    records = []
+    for number, line in enumerate(contents.get("events.jsonl", b"").decode(errors="replace").splitlines(), 1):
+        if not line:
+            continue
+        try:
+            records.append(AuditRecord.model_validate_json(line))
+        except ValidationError as error:
+            problems.append(f"events.jsonl line {number}: not an audit record ({_where(error)})")
+    return records
+
+
+def _histories(contents: dict[str, bytes], operation_id: str, problems: list[str]) -> list[WorkflowHistory]:
+    histories = []
+    for name, data in sorted(contents.items()):
+        if not name.startswith("history/"):
+            continue
+        try:
+            histories.append(WorkflowHistory.from_json(operation_id, json.loads(data)))
+        except (ValueError, TypeError, KeyError) as error:
+            problems.append(f"{name}: not a Temporal history ({error})")
+    return histories
+
+
+def verify_bundle(path: Path) -> BundleReport:
+    """Check digests, the chain, and the chain against the heads in the bundled Temporal histories.
+
+    A damaged part becomes a finding; only a file that is no bundle at all raises BundleUnreadable.
+    """
+    contents, manifest_bytes, manifest = _read_bundle(path)
     problems = [f"{name}: digest differs from the manifest" for name, digest in manifest.files.items()
                 if name not in contents or _digest(contents[name]) != digest]
     problems += [f"{name}: not listed in the manifest" for name in contents if name not in manifest.files]
-    records = [AuditRecord.model_validate_json(line)
-               for line in contents.get("events.jsonl", b"").decode().splitlines() if line]
-    histories = [WorkflowHistory.from_json(manifest.operation_id, json.loads(data))
-                 for name, data in sorted(contents.items()) if name.startswith("history/")]
+    records = _records(contents, problems)
+    histories = _histories(contents, manifest.operation_id, problems)
     witnesses = [h for history in histories for h in heads_in_history(history)]
     verification = verify_records(manifest.operation_id, records, witnesses)
     verification.findings[:0] = [_finding(manifest.operation_id, p) for p in problems]

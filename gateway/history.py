@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.checkpoint import CheckpointWorkflow
 from workflows.operation import OperationWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -40,13 +41,29 @@ def _histories_in_json(data: Any, workflow_id: str) -> list[WorkflowHistory]:
 def load_histories(path: Path) -> list[tuple[str, WorkflowHistory]]:
     """Histories from a `temporal workflow show --output json` file, a list of them, or an audit bundle."""
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as bundle:
-            manifest = json.loads(bundle.read("manifest.json"))
-            return [(f"{path.name}:{name}", WorkflowHistory.from_json(manifest["operation_id"],
-                                                                      json.loads(bundle.read(name))))
-                    for name in sorted(bundle.namelist()) if name.startswith("history/")]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [(str(path), h) for h in _histories_in_json(data, path.stem)]
+        return _histories_in_bundle(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not JSON ({error}); expected `temporal workflow show --output json` "
+                         "output or an audit bundle") from None
+    try:
+        return [(str(path), h) for h in _histories_in_json(data, path.stem)]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def _histories_in_bundle(path: Path) -> list[tuple[str, WorkflowHistory]]:
+    with zipfile.ZipFile(path) as bundle:
+        names = bundle.namelist()
+        if "manifest.json" not in names:
+            raise ValueError(f"{path}: a zip file but not an audit bundle: it has no manifest.json")
+        try:
+            operation_id = json.loads(bundle.read("manifest.json"))["operation_id"]
+            return [(f"{path.name}:{name}", WorkflowHistory.from_json(operation_id, json.loads(bundle.read(name))))
+                    for name in sorted(names) if name.startswith("history/")]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: damaged audit bundle: {error}") from None
 
 
 async def histories_from_server(client: Client, query: str) -> list[tuple[str, WorkflowHistory]]:
@@ -58,7 +75,7 @@ async def histories_from_server(client: Client, query: str) -> list[tuple[str, W
 
 
 async def replay(histories: Sequence[tuple[str, WorkflowHistory]],
-                 workflows: Sequence[type] = (OperationWorkflow,)) -> list[ReplayOutcome]:
+                 workflows: Sequence[type] = (OperationWorkflow, CheckpointWorkflow)) -> list[ReplayOutcome]:
     replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
                         workflow_runner=workflow_runner())
     outcomes = []

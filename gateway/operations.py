@@ -122,29 +122,29 @@ class OperationsGateway:
         except DomainError:
             return None
 
-    async def state(self, operation_id: str) -> OperationState:
+    async def _query(self, operation_id: str, query: Any, *args: Any) -> Any:
+        """A workflow query whose Temporal failures come back as refusals naming the operation."""
         handle = self._client.get_workflow_handle(operation_id)
         try:
-            return await handle.query(OperationWorkflow.state)
+            return await handle.query(query, *args)
         except RPCError as error:
             if error.status is RPCStatusCode.NOT_FOUND:
                 raise DomainError("not_found", f"operation {operation_id} does not exist",
                                   field="operation_id", value=operation_id) from None
             raise DomainError("unavailable", f"Temporal refused the query: {error.message}") from None
 
+    async def state(self, operation_id: str) -> OperationState:
+        state: OperationState = await self._query(operation_id, OperationWorkflow.state)
+        return state
+
     async def chain_head(self, operation_id: str) -> ChainHead:
         """The audit chain head the workflow recorded: Temporal's independent witness of the log."""
-        handle = self._client.get_workflow_handle(operation_id)
-        try:
-            return await handle.query(OperationWorkflow.head)
-        except RPCError as error:
-            raise DomainError("not_found", f"operation {operation_id} has no workflow: {error.message}",
-                              field="operation_id", value=operation_id) from None
+        head: ChainHead = await self._query(operation_id, OperationWorkflow.head)
+        return head
 
     async def intelligence(self, operation_id: str, viewer: Actor, item_id: str | None = None) -> list[Intelligence]:
         """Items the viewer may see; asking for one it may not see is refused, naming the rule."""
-        handle = self._client.get_workflow_handle(operation_id)
-        visible = await handle.query(OperationWorkflow.intelligence, viewer)
+        visible: list[Intelligence] = await self._query(operation_id, OperationWorkflow.intelligence, viewer)
         if item_id is None:
             return visible
         found = [i for i in visible if i.item_id == item_id]
@@ -159,8 +159,8 @@ class OperationsGateway:
         return [item]
 
     async def pending_tasks(self, operation_id: str, member_state: str | None) -> list[Task]:
-        handle = self._client.get_workflow_handle(operation_id)
-        return await handle.query(OperationWorkflow.pending_tasks, member_state)
+        tasks: list[Task] = await self._query(operation_id, OperationWorkflow.pending_tasks, member_state)
+        return tasks
 
     async def inbox(self, member_state: str | None) -> list[tuple[str, Task]]:
         """Pending tasks across every operation in PREPARE (of one member state, or all)."""

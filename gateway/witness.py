@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.audit import ChainHead
 
@@ -52,12 +53,18 @@ async def histories(client: Client, operation_id: str) -> list[WorkflowHistory]:
     """The histories of every run of the operation's workflow, oldest first.
 
     Runs are followed backwards through continue-as-new links rather than listed through
-    visibility, which is only eventually consistent.
+    visibility, which is only eventually consistent. Runs Temporal no longer holds (never started,
+    or past retention) are simply absent: the caller then has fewer witnesses, not an error.
     """
     found: list[WorkflowHistory] = []
     run_id: str | None = None
     while True:
-        history = await client.get_workflow_handle(operation_id, run_id=run_id).fetch_history()
+        try:
+            history = await client.get_workflow_handle(operation_id, run_id=run_id).fetch_history()
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return list(reversed(found))
         found.append(history)
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id or None

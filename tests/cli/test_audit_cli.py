@@ -148,3 +148,49 @@ async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: st
     assert logged == [(f"{args[0]} {args[1]}", actor, f"purpose of {args[1]}") for args, actor in reads]
     listed = await cli("audit", "consultations", "--operation", prepared, actor="aud-1")
     assert "purpose of timeline" in listed.output and "ap-bg-1" in listed.output
+
+
+async def test_unreadable_evidence_is_named_without_a_traceback(tmp_path: Path) -> None:
+    offline = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+                   "LIAISON_TEMPORAL_ADDRESS": "127.0.0.1:9", "LIAISON_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
+    text_file, empty_zip, not_history, not_json = (tmp_path / n for n in ("a.txt", "b.zip", "c.json", "d.json"))
+    text_file.write_text("hello")
+    with zipfile.ZipFile(empty_zip, "w") as bundle:
+        bundle.writestr("readme.txt", "no manifest here")
+    not_history.write_text('{"operation_id": "op-x"}')
+    not_json.write_text("{not json")
+    expectations = [
+        (("audit", "verify", "--bundle", str(text_file)), f"{text_file}: not an audit bundle (not a zip file)"),
+        (("audit", "verify", "--bundle", str(empty_zip)), f"{empty_zip}: not an audit bundle: it has no manifest"),
+        (("audit", "verify", "--bundle", str(tmp_path / "missing.zip")), "missing.zip: no such file"),
+        (("history", "replay", str(not_history)), "not a Temporal history: expected an object with 'events'"),
+        (("history", "replay", str(not_json)), f"{not_json}: not JSON"),
+        (("history", "replay", str(empty_zip)), "a zip file but not an audit bundle: it has no manifest.json"),
+    ]
+    for args, message in expectations:
+        result = await offline(*args, actor=None, purpose=None)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "internal error" not in result.output
+    assert not (tmp_path / "logs").exists()
+
+
+async def test_a_log_without_a_workflow_verifies_as_chain_only(cli: Cli, prepared: str,
+                                                                session_engine: Engine) -> None:
+    ghost = f"{prepared}-ghost"
+    copied = [r.model_copy(update={"stream_id": ghost, "event_id": f"{ghost}-{r.seq}"})
+              for r in AuditLog(session_engine).read(prepared)]
+    AuditLog(session_engine).append(ghost, copied)
+    result = await cli("audit", "verify", ghost, actor="aud-1")
+    assert result.exit_code == 0, result.output
+    assert f"intact {ghost}: {len(copied)} events" in result.output
+    assert "chain only: Temporal holds no history of it" in result.output
+
+
+async def test_queries_of_an_unknown_operation_are_refused_by_name(cli: Cli) -> None:
+    for args, actor in [(("task", "pending", "op-nowhere"), "ap-bg-1"), (("operation", "intel", "op-nowhere"),
+                                                                          "coord-1")]:
+        result = await cli(*args, actor=actor)
+        assert result.exit_code == 1, result.output
+        assert "refused: operation op-nowhere does not exist" in result.output
+        assert "Traceback" not in result.output

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, update
 from temporalio.client import Client
 
 from domain.audit import chained, record_of
+from gateway.history import histories_from_server, replay
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints
 from store.db import make_engine, upgrade
@@ -94,3 +95,11 @@ async def test_the_schedule_takes_checkpoints(temporal_client: Client, tmp_path:
         await handle.delete()
     checkpoints = Checkpoints(engine).all()
     assert [cp.log_size for cp in checkpoints] == [len(AuditLog(engine).read("op-a")) * 2]
+    runs = await histories_from_server(temporal_client, "WorkflowType = 'CheckpointWorkflow'")
+    for _ in range(50):
+        if runs:
+            break
+        await asyncio.sleep(0.1)  # visibility is eventually consistent
+        runs = await histories_from_server(temporal_client, "WorkflowType = 'CheckpointWorkflow'")
+    outcomes = await replay(runs)  # the auditor's `history replay` knows the checkpoint workflow too
+    assert outcomes and all(o.ok for o in outcomes), [o.failure for o in outcomes]

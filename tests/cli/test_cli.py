@@ -140,6 +140,18 @@ async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
     assert missing.exit_code == 1 and "operation op-does-not-exist does not exist" in missing.output
 
 
+async def test_a_store_that_is_down_or_not_migrated_is_named(tmp_path: Path) -> None:
+    unmigrated = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "LIAISON_DATA_DIR": str(tmp_path)})
+    result = await unmigrated("principal", "list", actor=None)
+    assert result.exit_code == 1
+    assert "cannot be used: no such table: principals" in result.output and "alembic upgrade head" in result.output
+    down = Cli({"LIAISON_DATABASE_URL": "postgresql+psycopg://postgres:secret@127.0.0.1:9/test",
+                "LIAISON_DATA_DIR": str(tmp_path)})
+    result = await down("principal", "list", actor=None)
+    assert result.exit_code == 1 and "postgres:***@127.0.0.1:9/test cannot be used" in result.output
+    assert "secret" not in result.output and not (tmp_path / "logs").exists()
+
+
 async def test_a_principal_is_registered_once_and_cannot_change_role(cli: Cli) -> None:
     again = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "BG", "--name", "Other",
                       actor=None)

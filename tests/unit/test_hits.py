@@ -1,0 +1,108 @@
+"""Deconfliction hits in the decider: who may resolve them, and how they hold action days back,
+before execution and once it runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.actors import SYSTEM
+from domain.errors import DomainError, InvalidInput, NotAuthorised
+from domain.model import ActionDayStatus, DeconflictionHit, HandlingCode, HitResolution, Phase, Results
+from domain.schedule import due_commands, next_deadline
+from tests.unit.builders import COORDINATOR, Driver, driven_to, officer, refused
+
+
+def a_hit(own_ref: str, hit_id: str = "HIT1", other_state: str = "RO") -> DeconflictionHit:
+    return DeconflictionHit(hit_id=hit_id, kind="identifier", matched="phone +40 721 000 111", own_ref=own_ref,
+                            other_state=other_state, other_contact="lo-ro-1", other_handling_code=HandlingCode.H0,
+                            other_operation_id="op-other")
+
+
+def raise_hit(d: Driver, hit: DeconflictionHit) -> None:
+    d.run(cmd.RecordHit(actor=SYSTEM, hit=hit, justification="found by deconfliction"))
+
+
+def resolve(d: Driver, code: str, hit_id: str = "HIT1") -> list[ev.Event]:
+    return d.run(cmd.ResolveHit(actor=officer(code), hit_id=hit_id, resolution=HitResolution.COORDINATED,
+                                justification="agreed by phone"))
+
+
+def run_due(d: Driver) -> list[ev.Event]:
+    """What the workflow's timer does: run whatever has come due at the next deadline."""
+    when = next_deadline(d.state)
+    assert when is not None
+    emitted = []
+    for command in due_commands(d.state, max(when, d.now)):
+        emitted += d.run(command, at=max(when, d.now))
+    return emitted
+
+
+def test_only_an_involved_state_resolves_a_hit_once_and_with_a_reason() -> None:
+    d = driven_to("ready")
+    raise_hit(d, a_hit(own_ref="AD1"))
+    refused(d, cmd.ResolveHit(actor=officer("FR"), hit_id="HIT1", resolution=HitResolution.PROCEED,
+                              justification="x"), NotAuthorised,
+            "may not resolve hit HIT1: only liaison officers of BG, EL, DE, RO may")
+    refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT1", resolution=HitResolution.PROCEED),
+            DomainError, "resolving a deconfliction hit needs a justification")
+    refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT9", resolution=HitResolution.PROCEED,
+                              justification="x"), InvalidInput, "hit_id: 'HIT9' is not a deconfliction hit", "HIT1")
+    [resolved] = resolve(d, "RO")
+    assert isinstance(resolved, ev.DeconflictionHitResolved) and resolved.resolved_by == "lo-ro (RO)"
+    refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT1", resolution=HitResolution.PROCEED,
+                              justification="x"), DomainError, "hit HIT1 was already resolved (coordinated)")
+
+
+def test_an_open_hit_blocks_the_first_day_and_its_resolution_starts_it() -> None:
+    d = driven_to("ready")
+    raise_hit(d, a_hit(own_ref="AD1"))
+    [blocked] = d.start_day("AD1")
+    assert isinstance(blocked, ev.ExecutionBlocked)
+    assert blocked.reasons == ("deconfliction hit HIT1 with RO (phone +40 721 000 111) is unresolved",)
+    assert d.state.phase is Phase.PREPARE
+    resolve(d, "BG")
+    assert [e.type for e in run_due(d)] == ["phase_advanced", "execution_started"]
+
+
+def test_a_hit_found_during_execution_holds_back_the_next_day_but_not_the_running_one() -> None:
+    d = driven_to("execute")
+    d.schedule(start_in=timedelta(hours=2), length=timedelta(hours=20), member_states=("EL",))
+    raise_hit(d, a_hit(own_ref="AD2"))
+    [blocked] = d.start_day("AD2")
+    assert isinstance(blocked, ev.ExecutionBlocked) and blocked.action_day_id == "AD2"
+    assert d.day("AD1").status is ActionDayStatus.RUNNING
+    for code in ("BG", "EL", "DE"):
+        d.report(code, Results(arrests=1), action_day_id="AD1")
+    assert d.day("AD1").status is ActionDayStatus.FINISHED
+    assert d.state.phase is Phase.EXECUTE, "a blocked day with its window open keeps the operation open"
+    resolve(d, "EL")
+    assert [e.type for e in run_due(d)] == ["execution_started"]
+    assert d.day("AD2").status is ActionDayStatus.RUNNING
+    d.report("EL", Results(seizures=2), action_day_id="AD2")
+    assert d.state.phase is Phase.CLOSED and d.state.totals == Results(arrests=3, seizures=2)
+
+
+def test_a_day_still_blocked_when_its_window_ends_is_cancelled_and_the_operation_closes() -> None:
+    d = driven_to("execute")
+    d.schedule(start_in=timedelta(hours=2), length=timedelta(hours=4), member_states=("EL",))
+    raise_hit(d, a_hit(own_ref="AD2"))
+    d.start_day("AD2")
+    for code in ("BG", "EL", "DE"):
+        d.report(code, Results(arrests=1), action_day_id="AD1")
+    assert next_deadline(d.state) == d.day("AD2").end
+    emitted = run_due(d)
+    assert [e.type for e in emitted] == ["action_day_cancelled", "operation_closed"]
+    assert (d.day("AD2").cancelled_reason or "").startswith(
+        f"its window ended {d.day('AD2').end.isoformat()} while execution was blocked")
+    assert d.state.phase is Phase.CLOSED
+
+
+def test_a_coordinator_may_cancel_a_blocked_day_instead() -> None:
+    d = driven_to("ready")
+    raise_hit(d, a_hit(own_ref="AD1"))
+    d.start_day("AD1")
+    d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="target moved"))
+    assert d.day("AD1").status is ActionDayStatus.CANCELLED and d.state.phase is Phase.PREPARE
+    assert next_deadline(d.state) is None, "nothing is left for the timer to start"
