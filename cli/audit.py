@@ -173,7 +173,8 @@ def history_replay(ctx: typer.Context,
                 found = load_histories(file)
             except ValueError as error:
                 fail(str(error))
-        else:
+        else:  # a history holds the operation's data: reading it from the server is a logged consultation
+            c.consult("history replay" + (f" --query {query}" if query else ""), workflow_id, *AUDITOR)
             client = (await c.gateway()).client
             found = await histories_from_server(client, query or f"WorkflowId = '{workflow_id}'")
         if not found:

@@ -19,6 +19,7 @@ from domain.model import (
     ActionDay,
     ActionDayStatus,
     DeconflictionHit,
+    HitResolution,
     Intelligence,
     OperationSpec,
     Phase,
@@ -354,7 +355,30 @@ def _cancel_day(state: OperationState, c: cmd.CancelActionDay) -> list[ev.Event]
                           field="action_day_id", value=day.action_day_id)
     _require_justification(c, "cancelling an action day needs a reason")
     cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, **_meta(c))
-    return [cancelled, *_close_if_all_over(evolve(state, cancelled), c)]
+    return _day_cancelled(state, cancelled, c)
+
+
+def _day_cancelled(state: OperationState, cancelled: ev.ActionDayCancelled, c: cmd.CommandBase) -> list[ev.Event]:
+    """A cancelled day no longer collides with anything: its hits are withdrawn on both sides."""
+    withdrawn = _withdrawn(state, c, f"action day {cancelled.action_day_id} was cancelled",
+                           own_ref=cancelled.action_day_id)
+    events: list[ev.Event] = [cancelled, *withdrawn]
+    return events + _close_if_all_over(_folded(state, events), c)
+
+
+def _withdrawn(state: OperationState, c: cmd.CommandBase, why: str,
+               own_ref: str | None = None) -> list[ev.DeconflictionHitResolved]:
+    """Open hits (of one target or day, or all) resolved as withdrawn, so the other side is not held back."""
+    who = f"{c.actor.id} ({c.actor.member_state or state.lead_state})"
+    return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=HitResolution.TARGET_WITHDRAWN,
+                                        resolved_by=who, actor=c.actor, at=c.issued_at, justification=why)
+            for hit in state.open_hits() if own_ref is None or hit.own_ref == own_ref]
+
+
+def _folded(state: OperationState, events: Iterable[ev.Event]) -> OperationState:
+    for event in events:
+        state = evolve(state, event)
+    return state
 
 
 def _remind(state: OperationState, c: cmd.RemindApproval) -> list[ev.Event]:
@@ -470,7 +494,7 @@ def _retry_blocked_day(state: OperationState, day: ActionDay, c: cmd.StartAction
         cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, actor=c.actor, at=c.issued_at,
                                           justification=f"its window ended {day.end.isoformat()} while execution "
                                                         "was blocked; schedule a new action day")
-        return [cancelled, *_close_if_all_over(evolve(state, cancelled), c)]
+        return _day_cancelled(state, cancelled, c)
     problems = state.start_problems()
     if problems:
         raise DomainError("not_ready", f"action day {day.action_day_id} is still blocked: {'; '.join(problems)}",
@@ -516,7 +540,7 @@ def _close_if_all_over(state: OperationState, c: cmd.CommandBase) -> list[ev.Eve
     waiting = state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING)
     waiting += [d for d in state.days(ActionDayStatus.BLOCKED) if d.end > c.issued_at]
     if state.phase is Phase.EXECUTE and not waiting:
-        return [_closing(state, c)]
+        return [*_withdrawn(state, c, "the operation closed"), _closing(state, c)]
     return []
 
 
@@ -568,7 +592,7 @@ def _finish_day(state: OperationState, c: cmd.FinishActionDay) -> list[ev.Event]
 def _cancel(state: OperationState, c: cmd.CancelOperation) -> list[ev.Event]:
     _require_justification(c, "cancelling an operation needs a reason")
     assert state.phase is not None
-    return [ev.OperationCancelled(phase=state.phase, **_meta(c))]
+    return [*_withdrawn(state, c, "the operation was cancelled"), ev.OperationCancelled(phase=state.phase, **_meta(c))]
 
 
 _DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {

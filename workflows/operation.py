@@ -158,12 +158,14 @@ class OperationWorkflow:
         self._upsert_search_attributes(before)
         await self._notify(events)
         for event in events:
-            await self._deconflict_after(event)
+            await self._deconflict_after(event, echoed=isinstance(command, RecordHitResolution))
         return events
 
     # --- deconfliction ----------------------------------------------------------------------------
 
-    async def _deconflict_after(self, event: ev.Event) -> None:
+    async def _deconflict_after(self, event: ev.Event, echoed: bool) -> None:
+        """Check what is new against other operations; tell the other side what we resolved
+        (unless the resolution came from it)."""
         match event:
             case ev.OperationOpened(spec=spec):
                 await self._deconflict(targets=list(spec.targets))
@@ -174,8 +176,8 @@ class OperationWorkflow:
                 await self._deconflict(action_days=[day])
             case ev.ActionDayCancelled(action_day_id=day_id):
                 await self._release_entries([day_id])
-            case ev.DeconflictionHitResolved(hit_id=hit_id, resolution=resolution, resolved_by=who, actor=actor):
-                if actor.role.value != SYSTEM_ROLE:
+            case ev.DeconflictionHitResolved(hit_id=hit_id, resolution=resolution, resolved_by=who):
+                if not echoed:
                     await self._tell_other_side(self._state.hits[hit_id].other_operation_id, "deconfliction_resolved",
                                                 HitResolutionMessage(hit_id=hit_id, resolution=resolution,
                                                                      resolved_by=who))

@@ -139,7 +139,7 @@ async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: st
     assert refused.exit_code == 1 and "reading operation data needs a purpose" in refused.output
     reads = [(("operation", "show", prepared), "coord-1"), (("operation", "timeline", prepared), "coord-1"),
              (("task", "pending", prepared), "ap-bg-1"), (("audit", "replay", prepared), "aud-1"),
-             (("audit", "verify", prepared), "aud-1"),
+             (("audit", "verify", prepared), "aud-1"), (("history", "replay", "--workflow-id", prepared), "aud-1"),
              (("audit", "export", prepared, str(tmp_path / "b.zip")), "aud-1")]
     for args, actor in reads:
         result = await cli(*args, actor=actor, purpose=f"purpose of {args[1]}")

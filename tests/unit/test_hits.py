@@ -93,16 +93,45 @@ def test_a_day_still_blocked_when_its_window_ends_is_cancelled_and_the_operation
         d.report(code, Results(arrests=1), action_day_id="AD1")
     assert next_deadline(d.state) == d.day("AD2").end
     emitted = run_due(d)
-    assert [e.type for e in emitted] == ["action_day_cancelled", "operation_closed"]
+    assert [e.type for e in emitted] == ["action_day_cancelled", "deconfliction_hit_resolved", "operation_closed"]
+    assert d.state.hits["HIT1"].resolution is HitResolution.TARGET_WITHDRAWN
     assert (d.day("AD2").cancelled_reason or "").startswith(
         f"its window ended {d.day('AD2').end.isoformat()} while execution was blocked")
     assert d.state.phase is Phase.CLOSED
 
 
-def test_a_coordinator_may_cancel_a_blocked_day_instead() -> None:
+def test_cancelling_a_day_withdraws_its_hits_and_no_others() -> None:
+    d = driven_to("ready")
+    target_id = d.state.targets[0].target_id
+    raise_hit(d, a_hit(own_ref="AD1"))
+    raise_hit(d, a_hit(own_ref=target_id, hit_id="HIT2", other_state="HU"))
+    d.start_day("AD1")
+    emitted = d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="target moved"))
+    assert [e.type for e in emitted] == ["action_day_cancelled", "deconfliction_hit_resolved"]
+    [withdrawn] = emitted[1:]
+    assert isinstance(withdrawn, ev.DeconflictionHitResolved)
+    assert (withdrawn.hit_id, withdrawn.resolution, withdrawn.justification) == (
+        "HIT1", HitResolution.TARGET_WITHDRAWN, "action day AD1 was cancelled")
+    assert withdrawn.resolved_by == f"{COORDINATOR.id} (BG)"
+    assert d.day("AD1").status is ActionDayStatus.CANCELLED and d.state.phase is Phase.PREPARE
+    assert [h.hit_id for h in d.state.open_hits()] == ["HIT2"]
+    assert next_deadline(d.state) is None, "nothing is left for the timer to start"
+
+
+def test_cancelling_the_operation_withdraws_every_open_hit_first() -> None:
     d = driven_to("ready")
     raise_hit(d, a_hit(own_ref="AD1"))
-    d.start_day("AD1")
-    d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="target moved"))
-    assert d.day("AD1").status is ActionDayStatus.CANCELLED and d.state.phase is Phase.PREPARE
-    assert next_deadline(d.state) is None, "nothing is left for the timer to start"
+    raise_hit(d, a_hit(own_ref=d.state.targets[0].target_id, hit_id="HIT2", other_state="HU"))
+    resolve(d, "BG", "HIT2")
+    emitted = d.run(cmd.CancelOperation(actor=COORDINATOR, justification="merged into another case"))
+    assert [e.type for e in emitted] == ["deconfliction_hit_resolved", "operation_cancelled"]
+    assert d.state.hits["HIT1"].resolution is HitResolution.TARGET_WITHDRAWN
+    assert d.state.hits["HIT2"].resolution is HitResolution.COORDINATED
+
+
+def test_closing_withdraws_a_hit_still_open_on_the_last_day() -> None:
+    d = driven_to("execute")
+    raise_hit(d, a_hit(own_ref="AD1"))
+    emitted = [e.type for code in ("BG", "EL", "DE") for e in d.report(code, Results(arrests=1))]
+    assert emitted[-3:] == ["action_day_finished", "deconfliction_hit_resolved", "operation_closed"]
+    assert not d.state.open_hits() and d.state.phase is Phase.CLOSED

@@ -100,18 +100,31 @@ async def test_colliding_phones_block_both_until_resolved(gateway: OperationsGat
         assert types.count("deconfliction_hit_raised") == 1 and types.count("deconfliction_hit_resolved") == 1
 
 
-async def test_cancelled_operation_releases_its_entries(gateway: OperationsGateway, operation_id: str) -> None:
+async def test_a_cancelled_operation_withdraws_its_hits_and_releases_its_entries(
+        gateway: OperationsGateway, operation_id: str, session_engine: Engine) -> None:
     spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
         BG_SPEC.targets[0].identifiers[0].model_copy(update={"value": "0899 111 222"}),)}),)})
-    first = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-1", spec=spec,
+    first_op, second_op = f"{operation_id}-1", f"{operation_id}-2"
+    first = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=first_op, spec=spec,
                                                  timing=SHORT_TIMING))
     assert first.hits == {}
-    second = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-2", spec=spec,
+    second = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=second_op, spec=spec,
                                                   timing=SHORT_TIMING))
     assert [h.matched for h in second.hits.values()] == ["phone:+359899111222"]
-    for op in (f"{operation_id}-1", f"{operation_id}-2"):
-        await gateway.send(op, cmd.CancelOperation(actor=COORDINATOR, justification="duplicate referral"))
-        await wait_for(gateway, op, lambda s: s.phase is Phase.CANCELLED)
+    await wait_for(gateway, first_op, lambda s: bool(s.hits))
+
+    # The first is cancelled with the hit open: the second is no longer held back by it.
+    await gateway.send(first_op, cmd.CancelOperation(actor=COORDINATOR, justification="duplicate referral"))
+    second_now = await wait_for(gateway, second_op, lambda s: not s.open_hits())
+    [withdrawn] = second_now.hits.values()
+    assert withdrawn.resolution is HitResolution.TARGET_WITHDRAWN
+    assert withdrawn.resolved_by == f"{COORDINATOR.id} (BG)"
+    first_log = [(r.type, r.justification) for r in AuditLog(session_engine).read(first_op)][-2:]
+    assert first_log == [("deconfliction_hit_resolved", "the operation was cancelled"),
+                         ("operation_cancelled", "duplicate referral")]
+
+    await gateway.send(second_op, cmd.CancelOperation(actor=COORDINATOR, justification="duplicate referral"))
+    await wait_for(gateway, second_op, lambda s: s.phase is Phase.CANCELLED)
     third = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-3", spec=spec,
                                                  timing=SHORT_TIMING))
     assert third.hits == {}
