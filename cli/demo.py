@@ -152,7 +152,7 @@ async def run_demo(ctx: Context) -> None:
         places=(Place(name="Munich", country="DE", latitude=48.1351, longitude=11.5820),)))
     await send("schedule AD3 in Sofia (BG), next week", cmd.ScheduleActionDay(
         actor=a["coord-1"], start=start + timedelta(days=7), end=start + timedelta(days=7, hours=8),
-        member_states=("BG",), places=(Place(name="Sofia", country="BG"),)))
+        member_states=("BG",), places=(Place(name="Sofia", country="BG", latitude=42.6977, longitude=23.3219),)))
     await send("cancel AD3", cmd.CancelActionDay(actor=a["coord-1"], action_day_id="AD3",
                                                  justification="Main suspect arrested on AD1"))
     await _until(gateway, operation_id, "both action days start", lambda s: s.phase is not None

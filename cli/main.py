@@ -186,13 +186,14 @@ def drop_task(ctx: typer.Context, operation_id: OperationId, task_id: str, justi
 
 def _place(text: str) -> Place:
     parts = [p.strip() for p in text.split(",")]
-    if len(parts) not in (2, 4):
-        fail(f"place: {text!r} must be NAME,COUNTRY or NAME,COUNTRY,LATITUDE,LONGITUDE")
+    if len(parts) != 4:
+        fail(f"--place: {text!r} must be NAME,COUNTRY,LATITUDE,LONGITUDE (action windows are deconflicted "
+             "by distance, so every place needs its coordinates)")
     try:
-        coordinates = {"latitude": float(parts[2]), "longitude": float(parts[3])} if len(parts) == 4 else {}
+        latitude, longitude = float(parts[2]), float(parts[3])
     except ValueError:
-        fail(f"place: {text!r} has coordinates that are not numbers")
-    return Place.model_validate({"name": parts[0], "country": parts[1], **coordinates})
+        fail(f"--place: {text!r} has coordinates that are not numbers")
+    return Place.model_validate({"name": parts[0], "country": parts[1], "latitude": latitude, "longitude": longitude})
 
 
 @operation_app.command("schedule")
@@ -200,7 +201,7 @@ def _place(text: str) -> Place:
 def schedule(ctx: typer.Context, operation_id: OperationId,
              start: Annotated[str, typer.Option(help="Start: ISO 8601 or +2d.")],
              end: Annotated[str, typer.Option(help="End: ISO 8601 or +3d.")],
-             place: Annotated[list[str], typer.Option(help="NAME,COUNTRY[,LAT,LON]; repeat for several.")],
+             place: Annotated[list[str], typer.Option(help="NAME,COUNTRY,LAT,LON; repeat for several.")],
              state: Annotated[list[str] | None, typer.Option(
                  "--state", help="A state taking part; repeat. Default: every member state.")] = None,
              day: Annotated[str | None, typer.Option(help="Re-schedule this action day (e.g. AD2).")] = None,

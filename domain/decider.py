@@ -314,8 +314,13 @@ def _drop(state: OperationState, c: cmd.DropTask) -> list[ev.Event]:
     return [ev.TaskDropped(task_id=task.task_id, **_meta(c))]
 
 
-def _place(place: Place) -> Place:
-    return place.model_copy(update={"country": participant(place.country, "places.country")})
+def _place(index: int, place: Place) -> Place:
+    if place.latitude is None or place.longitude is None:
+        # An action window is deconflicted by distance: a place without coordinates would never collide.
+        raise InvalidInput(f"places.{index}", place.name, f"places.{index}: {place.name!r} has no latitude and "
+                           "longitude; every place of an action day needs them, as collisions with other "
+                           "operations are found by distance")
+    return place.model_copy(update={"country": participant(place.country, f"places.{index}.country")})
 
 
 def _day(state: OperationState, action_day_id: str) -> ActionDay:
@@ -342,7 +347,8 @@ def _schedule(state: OperationState, c: cmd.ScheduleActionDay) -> list[ev.Event]
                               "scheduled or blocked action day can be re-scheduled", field="action_day_id",
                               value=day_id)
     states = tuple(dict.fromkeys(_participant_of(state, code, "member_states") for code in c.member_states))
-    day = ActionDay(action_day_id=day_id, start=c.start, end=c.end, places=tuple(_place(p) for p in c.places),
+    places = tuple(_place(i, p) for i, p in enumerate(c.places))
+    day = ActionDay(action_day_id=day_id, start=c.start, end=c.end, places=places,
                     member_states=states or state.participating_states)
     return [ev.ActionDayScheduled(action_day=day, **_meta(c))]
 

@@ -90,6 +90,10 @@ REFUSALS = [
     (("operation", "cancel", "{op}"), "coord-1", "cancelling an operation needs a reason"),
     (("results", "report", "{op}", "--arrests", "3"), "lo-bg", "report results is allowed in phase EXECUTE only"),
     (("task", "approve", "{op}", "TK9"), "ap-bg-1", "task_id: 'TK9' is not a task of operation"),
+    (("operation", "schedule", "{op}", "--start", "+1d", "--end", "+2d", "--place", "Kulata,BG"), "coord-1",
+     "--place: 'Kulata,BG' must be NAME,COUNTRY,LATITUDE,LONGITUDE (action windows are deconflicted by distance"),
+    (("operation", "schedule", "{op}", "--start", "+1d", "--end", "+2d", "--place", "Kulata,ZZ,41.39,23.36"),
+     "coord-1", "places.0.country: 'ZZ' is neither"),
 ]
 
 

@@ -26,7 +26,7 @@ STATES = ("BG", "EL", "DE")
 COORDINATOR = Actor(id="coord-1", role=Role.COORDINATOR)
 AUDITOR = Actor(id="aud-1", role=Role.AUDITOR)
 SOFIA = Place(name="Sofia", country="BG", latitude=42.69, longitude=23.32)
-THESSALONIKI = Place(name="Thessaloniki", country="GR")
+THESSALONIKI = Place(name="Thessaloniki", country="GR", latitude=40.64, longitude=22.94)
 
 
 def approver(state: str, n: int = 1) -> Actor:

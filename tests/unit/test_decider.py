@@ -32,6 +32,7 @@ from tests.unit.builders import (
     HIGH,
     LOW,
     OPERATION_ID,
+    SOFIA,
     STATES,
     TIMING,
     Driver,
@@ -271,12 +272,16 @@ def test_reschedule_an_action_day_keeps_its_id() -> None:
     assert list(d.state.action_days) == ["AD1"]
     assert d.day().start == later and d.day().member_states == ("BG",)
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
-                                     places=(Place(name="Sofia", country="BG"),), action_day_id="AD7"),
+                                     places=(SOFIA,), action_day_id="AD7"),
             InvalidInput, f"action_day_id: 'AD7' is not an action day of operation {OPERATION_ID} "
             "(action days: AD1)")
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
-                                     places=(Place(name="Sofia", country="BG"),), member_states=("FR",)),
+                                     places=(SOFIA,), member_states=("FR",)),
             InvalidInput, f"member_states: FR does not take part in operation {OPERATION_ID}")
+    refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
+                                     places=(SOFIA, Place(name="Kulata", country="BG"))),
+            InvalidInput, "places.1: 'Kulata' has no latitude and longitude; every place of an action day needs "
+            "them, as collisions with other operations are found by distance")
 
 
 def test_first_action_day_start_moves_to_execute() -> None:
@@ -380,7 +385,7 @@ def test_cancel_action_day_needs_a_reason_and_is_final() -> None:
                     DomainError, "action day AD2 is already cancelled")
     assert error.code == "wrong_day_status"
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(9), end=d.due(10),
-                                     places=(Place(name="Sofia", country="BG"),), action_day_id="AD2"),
+                                     places=(SOFIA,), action_day_id="AD2"),
             DomainError, "action day AD2 is cancelled; only a scheduled or blocked action day can be re-scheduled")
     refused(d, cmd.StartActionDay(actor=SYSTEM, action_day_id="AD2"), DomainError, "action day AD2 is cancelled",
             at=d.day("AD2").start)
@@ -571,7 +576,7 @@ def test_unstamped_command_is_refused() -> None:
      "IDENTIFY"),
     ("prepare", lambda d: cmd.FinishActionDay(actor=SYSTEM, action_day_id="AD1"), "EXECUTE", "PREPARE"),
     ("prioritise", lambda d: cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(3), end=d.due(4),
-                                                   places=(Place(name="Sofia", country="BG"),)),
+                                                   places=(SOFIA,)),
      "PREPARE, EXECUTE", "PRIORITISE"),
     ("identify", lambda d: cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="x"),
      "PREPARE, EXECUTE", "IDENTIFY"),
@@ -629,11 +634,11 @@ def test_due_date_in_the_past() -> None:
     refused(d, cmd.ReplanTask(actor=COORDINATOR, task_id=task_id), InvalidInput,
             "due:", "is not in the future", at=d.now + timedelta(days=2))
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=past, end=now + timedelta(days=1),
-                                     places=(Place(name="Sofia", country="BG"),)),
+                                     places=(SOFIA,)),
             InvalidInput, f"start: {past.isoformat()} is not in the future", at=now)
     later = now + timedelta(days=3)
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=later, end=later,
-                                     places=(Place(name="Sofia", country="BG"),)),
+                                     places=(SOFIA,)),
             InvalidInput, f"end: {later.isoformat()} is not after start", at=now)
 
 
@@ -695,7 +700,7 @@ def test_report_for_another_state_is_refused() -> None:
     cmd.ReplanTask(actor=COORDINATOR, task_id="TK1"),
     cmd.DropTask(actor=COORDINATOR, task_id="TK1", justification="no"),
     cmd.ScheduleActionDay(actor=COORDINATOR, start=datetime(2040, 1, 1, tzinfo=UTC),
-                          end=datetime(2040, 1, 2, tzinfo=UTC), places=(Place(name="S", country="BG"),)),
+                          end=datetime(2040, 1, 2, tzinfo=UTC), places=(SOFIA,)),
     cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()),
     cmd.CancelOperation(actor=COORDINATOR, justification="again"),
     cmd.RemindApproval(actor=SYSTEM, task_id="TK1"),
@@ -737,7 +742,7 @@ def test_system_command_by_a_person_is_refused(actor: Actor, command: Any) -> No
     (cmd.AddTarget(actor=AUDITOR, target=Target(name="X")), "coordinator or liaison officer"),
     (cmd.DecidePriority(actor=SYSTEM), "coordinator"),
     (cmd.ScheduleActionDay(actor=officer("BG"), start=datetime(2040, 1, 1, tzinfo=UTC),
-                           end=datetime(2040, 1, 2, tzinfo=UTC), places=(Place(name="S", country="BG"),)),
+                           end=datetime(2040, 1, 2, tzinfo=UTC), places=(SOFIA,)),
      "coordinator"),
     (cmd.CancelActionDay(actor=approver("BG"), action_day_id="AD1", justification="x"), "coordinator"),
     (cmd.InvitePartner(actor=officer("BG"), partner="RS"), "coordinator"),

@@ -215,7 +215,8 @@ def commands(draw: st.DrawFn, now: datetime, state: OperationState) -> Any:
             start = when()
             length = draw(st.sampled_from([timedelta(hours=-1), timedelta(hours=8)]))
             return cmd.ScheduleActionDay(
-                start=start, end=start + length, places=(Place(name="port", country=code()),),
+                start=start, end=start + length,
+                places=(Place(name="port", country=code(), latitude=43.2, longitude=27.9),),
                 member_states=tuple(draw(DAY_STATES_ST)),
                 action_day_id=draw(st.sampled_from([None, None, draw(DAY_IDS_ST)])), **base)
         case "cancel_action_day":

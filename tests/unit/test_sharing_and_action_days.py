@@ -42,6 +42,7 @@ from tests.unit.builders import (
 )
 
 THESSALONIKI = Place(name="Thessaloniki", country="GR", latitude=40.64, longitude=22.94)
+SUBOTICA = Place(name="Subotica", country="RS", latitude=46.10, longitude=19.67)
 RS_OFFICER = officer("RS")
 RS_APPROVER = approver("RS")
 
@@ -367,7 +368,7 @@ def test_partner_contributes_and_reports_results_on_its_day() -> None:
             NotAuthorised, "lo-rs (liaison_officer of RS) may contribute only for RS, not for BG")
     d.submit(HIGH).confirm()
     d.approve(d.plan("RS"), RS_APPROVER)
-    d.schedule(member_states=("BG", "RS"), places=(SOFIA, Place(name="Subotica", country="RS")))
+    d.schedule(member_states=("BG", "RS"), places=(SOFIA, SUBOTICA))
     assert d.day().member_states == ("BG", "RS")
     [_, started] = d.start_day()
     assert isinstance(started, ev.ExecutionStarted) and started.member_states == ("BG", "RS")
