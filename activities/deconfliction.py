@@ -11,7 +11,13 @@ import structlog
 from sqlalchemy import Engine
 from temporalio import activity
 
-from domain.deconfliction.entries import Hit, IndexEntry, entries_for_action_day, entries_for_target
+from domain.deconfliction.entries import (
+    Hit,
+    IndexEntry,
+    entries_for_action_day,
+    entries_for_item,
+    entries_for_target,
+)
 from domain.model import HandlingCode
 from store.contacts import UNKNOWN, Contacts
 from store.index import DeconflictionIndex
@@ -36,6 +42,7 @@ def found_hit(operation_id: str, hit: Hit, contact: tuple[str, HandlingCode]) ->
 def entries_of(request: DeconflictRequest) -> list[IndexEntry]:
     """Clear entries; in privacy mode the index digests them before anything is stored or looked up."""
     entries = [e for t in request.targets for e in entries_for_target(t, t.contributed_by)]
+    entries += [e for item in request.items for e in entries_for_item(item)]
     for day in request.action_days:
         entries += entries_for_action_day(day, day.member_states[0] if day.member_states else None)
     return entries

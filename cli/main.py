@@ -109,13 +109,16 @@ def add_intelligence(ctx: typer.Context, operation_id: OperationId,
                      reliability: Annotated[str, typer.Option(help="Source reliability A, B, C or X.")] = "X",
                      accuracy: Annotated[int, typer.Option(help="Information accuracy 1-4.")] = 4,
                      restriction: Annotated[str | None, typer.Option(help="The restriction of an H3 item.")] = None,
+                     identifier: Annotated[list[str] | None, typer.Option(
+                         help="KIND:VALUE[:COUNTRY] the item names (phone, email, iban, vehicle, "
+                              "identity_document, company); deconflicted like targets'.")] = None,
                      justification: Justification = "") -> None:
     """Add an intelligence item under a handling code, with its 4x4 evaluation."""
     c = ctx_of(ctx)
     item = Intelligence.model_validate({
         "summary": summary, "handling_code": handling_code.upper(), "contributed_by": contributed_by,
         "linked_targets": link or [], "source_reliability": reliability.upper(), "information_accuracy": accuracy,
-        "handling_restriction": restriction})
+        "handling_restriction": restriction, "identifiers": [_identifier(text) for text in identifier or []]})
     _send(c, operation_id, cmd.AddIntelligence(actor=c.actor(), item=item, justification=justification))
 
 
@@ -182,6 +185,13 @@ def drop_task(ctx: typer.Context, operation_id: OperationId, task_id: str, justi
     c = ctx_of(ctx)
     _send(c, operation_id, cmd.DropTask(actor=c.actor(Role.COORDINATOR), task_id=task_id,
                                         justification=justification))
+
+
+def _identifier(text: str) -> dict[str, str]:
+    parts = [p.strip() for p in text.split(":", 2)]
+    if len(parts) < 2 or not parts[1]:
+        fail(f"--identifier: {text!r} must be KIND:VALUE or KIND:VALUE:COUNTRY, e.g. phone:+359899765432")
+    return {"kind": parts[0].lower(), "value": parts[1], **({"country": parts[2]} if len(parts) == 3 else {})}
 
 
 def _place(text: str) -> Place:

@@ -73,11 +73,13 @@ def action_days_table(state: OperationState) -> Table:
 
 def intelligence_table(items: list[Intelligence], title: str = "Intelligence") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("item", "from", "handling", "evaluation", "linked targets", "released to", "summary"):
+    for column in ("item", "from", "handling", "evaluation", "linked targets", "identifiers", "released to",
+                   "summary"):
         table.add_column(column, overflow="fold")
     for i in items:
         handling = i.handling_code.value + (f" ({i.handling_restriction})" if i.handling_restriction else "")
-        table.add_row(i.item_id, i.contributed_by, handling, i.evaluation, ", ".join(i.linked_targets),
+        named = ", ".join(f"{n.kind.value} {n.value}" + (f" ({n.country})" if n.country else "") for n in i.identifiers)
+        table.add_row(i.item_id, i.contributed_by, handling, i.evaluation, ", ".join(i.linked_targets), named,
                       ", ".join(i.released_to), i.summary)
     return table
 

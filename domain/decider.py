@@ -13,13 +13,14 @@ from typing import Any
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import Actor, Role
-from domain.deconfliction.normalise import identifier_key
+from domain.deconfliction.normalise import identifier_key, iso_country
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
 from domain.model import (
     ActionDay,
     ActionDayStatus,
     DeconflictionHit,
     HitResolution,
+    Identifier,
     Intelligence,
     OperationSpec,
     Phase,
@@ -105,9 +106,21 @@ def _number_target(target: Target, number: int, contributor: str, networks: set[
         raise InvalidInput("target.network", target.network,
                            f"target.network: {target.network!r} is not a network of the operation "
                            f"(known: {', '.join(sorted(networks)) or 'none'})")
-    for identifier in target.identifiers:
+    _readable(target.identifiers, contributor)
+    nationality = iso_country(target.nationality, "target.nationality") if target.nationality else None
+    return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor,
+                                     "nationality": nationality})
+
+
+def _readable(identifiers: Iterable[Identifier], contributor: str) -> None:
+    for identifier in identifiers:
         identifier_key(identifier, contributor)  # refuses a number, IBAN or plate that cannot be read
-    return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor})
+
+
+def _numbered_item(item: Intelligence, number: int, contributor: str, targets: tuple[Target, ...]) -> Intelligence:
+    _readable(item.identifiers, contributor)
+    return item.model_copy(update={"item_id": f"IN{number}", "contributed_by": contributor,
+                                   "linked_targets": _resolve_links(item, targets), "released_to": ()})
 
 
 def _resolve_links(item: Intelligence, targets: tuple[Target, ...]) -> tuple[str, ...]:
@@ -135,10 +148,8 @@ def _open(state: OperationState, c: cmd.OpenOperation) -> list[ev.Event]:
         for i, t in enumerate(spec.targets, start=1)
     )
     intelligence = tuple(
-        item.model_copy(update={
-            "item_id": f"IN{i}", "linked_targets": _resolve_links(item, targets), "released_to": (),
-            "contributed_by": _contributor(item.contributed_by, lead, contributors,
-                                           "intelligence.contributed_by")})
+        _numbered_item(item, i, _contributor(item.contributed_by, lead, contributors, "intelligence.contributed_by"),
+                       targets)
         for i, item in enumerate(spec.intelligence, start=1)
     )
     normalised = spec.model_copy(update={
@@ -172,9 +183,7 @@ def _add_target(state: OperationState, c: cmd.AddTarget) -> list[ev.Event]:
 def _add_intelligence(state: OperationState, c: cmd.AddIntelligence) -> list[ev.Event]:
     _require_phase(state, c.kind, *EDITABLE_PHASES)
     contributor = _own_contribution(state, c.actor, c.item.contributed_by, "item.contributed_by")
-    item = c.item.model_copy(update={
-        "item_id": f"IN{len(state.intelligence) + 1}", "contributed_by": contributor,
-        "linked_targets": _resolve_links(c.item, state.targets), "released_to": ()})
+    item = _numbered_item(c.item, len(state.intelligence) + 1, contributor, state.targets)
     return [ev.IntelligenceAdded(item=item, **_meta(c))]
 
 

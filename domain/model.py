@@ -121,6 +121,7 @@ class Intelligence(Frozen):
     source_reliability: SourceReliability = SourceReliability.X
     information_accuracy: int = Field(default=4, ge=1, le=4)
     linked_targets: tuple[str, ...] = ()
+    identifiers: tuple[Identifier, ...] = ()  # phones, accounts ... the item names; deconflicted like targets'
     released_to: tuple[str, ...] = ()
 
     @model_validator(mode="after")

@@ -31,7 +31,8 @@ def country_name(code: str) -> str:
     return _NAMES.get(code, code)
 
 
-def _close_matches(code: str, candidates: frozenset[str]) -> str:
+def close_matches(code: str, candidates: frozenset[str] = _ISO_CODES) -> str:
+    """' Close matches: ...' naming up to five codes like the one given (by code or name), or ''."""
     by_code = difflib.get_close_matches(code, sorted(candidates), n=4, cutoff=0.5)
     by_name = [c for c in sorted(candidates) if code.lower() and code.lower() in _NAMES.get(c, "").lower()]
     matches = list(dict.fromkeys(by_name + by_code))[:5]
@@ -48,7 +49,7 @@ def member_state(code: str, field: str = "member_state") -> str:
     message = f"{field}: {code!r} is not an EU member-state code."
     if canonical in _ISO_CODES:
         message += f" {country_name(canonical)} may take part as an operational partner."
-    raise InvalidInput(field, code, message + _close_matches(canonical, EU_MEMBER_STATES))
+    raise InvalidInput(field, code, message + close_matches(canonical, EU_MEMBER_STATES))
 
 
 def partner(code: str, field: str = "partners") -> str:
@@ -60,7 +61,7 @@ def partner(code: str, field: str = "partners") -> str:
         return canonical
     raise InvalidInput(field, code, f"{field}: {code!r} is neither an ISO 3166-1 alpha-2 country code nor a "
                        f"partner body ({', '.join(PARTNER_BODIES)})."
-                       + _close_matches(canonical, (_ISO_CODES | set(PARTNER_BODIES)) - EU_MEMBER_STATES
+                       + close_matches(canonical, (_ISO_CODES | set(PARTNER_BODIES)) - EU_MEMBER_STATES
                                         - set(_ALIASES)))
 
 
@@ -73,4 +74,4 @@ def participant(code: str, field: str = "member_state") -> str:
         return partner(code, field)
     except InvalidInput:
         raise InvalidInput(field, code, f"{field}: {code!r} is neither an EU member state nor an operational "
-                           "partner." + _close_matches(canonical, _ISO_CODES | set(PARTNER_BODIES))) from None
+                           "partner." + close_matches(canonical, _ISO_CODES | set(PARTNER_BODIES))) from None

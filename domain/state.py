@@ -110,6 +110,9 @@ class OperationState(BaseModel):
         target = next((t for t in self.targets if t.target_id == hit.own_ref), None)
         if target is not None:
             return (target.contributed_by,)
+        item = self.item(hit.own_ref)
+        if item is not None:
+            return (item.contributed_by,)
         day = self.action_days.get(hit.own_ref)
         return day.member_states if day else (self.lead_state,)
 

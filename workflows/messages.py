@@ -7,7 +7,7 @@ from temporalio.common import SearchAttributeKey
 
 from domain.audit import AuditRecord, ChainHead
 from domain.commands import OpenOperation
-from domain.model import ActionDay, HandlingCode, HitResolution, Phase, Target
+from domain.model import ActionDay, HandlingCode, HitResolution, Intelligence, Phase, Target
 from domain.state import OperationState
 
 WORKFLOW_NAME = "OperationWorkflow"
@@ -60,6 +60,7 @@ class DeconflictRequest(BaseModel):
     handling_code: HandlingCode
     targets: list[Target] = []
     action_days: list[ActionDay] = []
+    items: list[Intelligence] = []  # only those naming identifiers
 
 
 class ReleaseEntriesRequest(BaseModel):

@@ -168,9 +168,11 @@ class OperationWorkflow:
         (unless the resolution came from it)."""
         match event:
             case ev.OperationOpened(spec=spec):
-                await self._deconflict(targets=list(spec.targets))
+                await self._deconflict(targets=list(spec.targets), items=list(spec.intelligence))
             case ev.TargetAdded(target=target):
                 await self._deconflict(targets=[target])
+            case ev.IntelligenceAdded(item=item):
+                await self._deconflict(items=[item])
             case ev.ActionDayScheduled(action_day=day):
                 await self._release_entries([day.action_day_id])
                 await self._deconflict(action_days=[day])
@@ -184,14 +186,15 @@ class OperationWorkflow:
             case ev.OperationClosed() | ev.OperationCancelled():
                 await self._release_entries(None)
 
-    async def _deconflict(self, targets: list[Target] | None = None,
-                          action_days: list[ActionDay] | None = None) -> None:
-        if not targets and not action_days:
+    async def _deconflict(self, targets: list[Target] | None = None, action_days: list[ActionDay] | None = None,
+                          items: list[Intelligence] | None = None) -> None:
+        items = [item for item in items or [] if item.identifiers]
+        if not targets and not action_days and not items:
             return
         state = self._state
         request = DeconflictRequest(operation_id=state.operation_id, point_of_contact=state.point_of_contact,
                                     handling_code=state.handling_code, targets=targets or [],
-                                    action_days=action_days or [])
+                                    action_days=action_days or [], items=items)
         found: list[FoundHit] = await workflow.execute_activity(
             "deconflict", request, result_type=list[FoundHit], start_to_close_timeout=DECONFLICT_TIMEOUT)
         for hit in found:

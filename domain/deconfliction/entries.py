@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.deconfliction import match
 from domain.deconfliction.normalise import identifier_key, iso_country, split_name, unique
-from domain.model import ActionDay, Target, TargetKind
+from domain.model import ActionDay, Identifier, Intelligence, Target, TargetKind
 from domain.reference import PARTNER_BODIES, canonical_code
 
 
@@ -97,9 +97,19 @@ def contributor_code(code: str) -> str:
 
 
 def identifier_entries(target: Target, contributing_state: str, privacy_key: bytes | None = None) -> list[IndexEntry]:
+    return _identifier_entries(target.identifiers, target.target_id, contributing_state, privacy_key)
+
+
+def entries_for_item(item: Intelligence, privacy_key: bytes | None = None) -> list[IndexEntry]:
+    """The identifier entries of an intelligence item, filed under the item's id and contributor."""
+    return _identifier_entries(item.identifiers, item.item_id, item.contributed_by, privacy_key)
+
+
+def _identifier_entries(identifiers: Sequence[Identifier], ref: str, contributing_state: str,
+                        privacy_key: bytes | None) -> list[IndexEntry]:
     state = contributor_code(contributing_state)
-    keys = unique(identifier_key(i, contributing_state) for i in target.identifiers)
-    return [IndexEntry(kind=EntryKind.IDENTIFIER, member_state=state, ref=target.target_id,
+    keys = unique(identifier_key(i, contributing_state) for i in identifiers)
+    return [IndexEntry(kind=EntryKind.IDENTIFIER, member_state=state, ref=ref,
                        key=digest(privacy_key, k) if privacy_key is not None else k) for k in keys]
 
 

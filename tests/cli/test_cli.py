@@ -111,6 +111,22 @@ async def test_refused_command_changes_nothing(args: tuple[str, ...], actor: str
     assert AuditLog(session_engine).head(in_prepare) == log_before
 
 
+async def test_intelligence_names_identifiers_and_shows_them_to_who_may_see_it(cli: Cli, in_prepare: str) -> None:
+    added = await cli("operation", "add-intel", in_prepare, "--summary", "Rent paid from this account",
+                      "--handling-code", "H2", "--identifier", "iban:GB82 WEST 1234 5698 7654 32", actor="lo-bg")
+    assert added.exit_code == 0, added.output
+    shown = await cli("operation", "intel", in_prepare, "IN2", actor="lo-bg")
+    assert shown.exit_code == 0, shown.output
+    assert "iban GB82 WEST 1234 5698 7654 32" in shown.output and "Rent paid from this account" in shown.output
+    unreadable = await cli("operation", "add-intel", in_prepare, "--summary", "x", "--identifier", "iban:GB00 1234",
+                           actor="lo-bg")
+    assert unreadable.exit_code == 1 and "Traceback" not in unreadable.output
+    assert "iban 'GB00 1234' is not a valid IBAN" in unreadable.output
+    malformed = await cli("operation", "add-intel", in_prepare, "--summary", "x", "--identifier", "GB82", actor="lo-bg")
+    assert malformed.exit_code == 1
+    assert "--identifier: 'GB82' must be KIND:VALUE or KIND:VALUE:COUNTRY" in malformed.output
+
+
 async def test_same_approver_twice_on_four_eyes(cli: Cli, in_prepare: str, gateway: OperationsGateway,
                                                 session_engine: Engine) -> None:
     assert (await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-1")).exit_code == 0

@@ -8,8 +8,19 @@ from datetime import timedelta
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM
+from domain.deconfliction.entries import entries_for_item
 from domain.errors import DomainError, InvalidInput, NotAuthorised
-from domain.model import ActionDayStatus, DeconflictionHit, HandlingCode, HitResolution, Phase, Results
+from domain.model import (
+    ActionDayStatus,
+    DeconflictionHit,
+    HandlingCode,
+    HitResolution,
+    Identifier,
+    IdentifierKind,
+    Intelligence,
+    Phase,
+    Results,
+)
 from domain.schedule import due_commands, next_deadline
 from tests.unit.builders import COORDINATOR, Driver, driven_to, officer, refused
 
@@ -135,3 +146,19 @@ def test_closing_withdraws_a_hit_still_open_on_the_last_day() -> None:
     emitted = [e.type for code in ("BG", "EL", "DE") for e in d.report(code, Results(arrests=1))]
     assert emitted[-3:] == ["action_day_finished", "deconfliction_hit_resolved", "operation_closed"]
     assert not d.state.open_hits() and d.state.phase is Phase.CLOSED
+
+
+def test_identifiers_named_by_intelligence_are_read_like_targets_and_filed_under_the_item() -> None:
+    d = driven_to("prepare")
+    item = Intelligence(summary="Calls to the driver's phone", handling_code=HandlingCode.H2)
+    [added] = d.run(cmd.AddIntelligence(actor=officer("EL"), item=item.model_copy(update={
+        "identifiers": (Identifier(kind=IdentifierKind.PHONE, value="6912345678"),)})))
+    assert isinstance(added, ev.IntelligenceAdded) and added.item.contributed_by == "EL"
+    [filed] = entries_for_item(added.item)
+    assert (filed.ref, filed.member_state, filed.key) == ("IN1", "EL", "phone:+306912345678")
+    refused(d, cmd.AddIntelligence(actor=officer("BG"), item=item.model_copy(update={"identifiers": (
+        Identifier(kind=IdentifierKind.PHONE, value="0899 12"),)})), InvalidInput, "phone '0899 12' is not a valid")
+    raise_hit(d, a_hit(own_ref="IN1"))
+    assert d.state.our_states_in(d.state.hits["HIT1"]) == ("EL",)
+    refused(d, cmd.ResolveHit(actor=officer("DE"), hit_id="HIT1", resolution=HitResolution.PROCEED,
+                              justification="x"), NotAuthorised, "only liaison officers of EL, RO may")

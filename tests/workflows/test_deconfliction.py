@@ -8,7 +8,16 @@ from sqlalchemy import Engine
 
 from domain import commands as cmd
 from domain.errors import DomainError
-from domain.model import HitResolution, OperationSpec, Phase, TaskKind
+from domain.model import (
+    HandlingCode,
+    HitResolution,
+    Identifier,
+    IdentifierKind,
+    Intelligence,
+    OperationSpec,
+    Phase,
+    TaskKind,
+)
 from domain.state import OperationState
 from gateway.operations import OperationsGateway
 from store.audit_log import AuditLog
@@ -140,3 +149,28 @@ async def test_unreadable_phone_is_refused_and_nothing_starts(gateway: Operation
     with pytest.raises(DomainError, match="does not exist"):
         await gateway.state(operation_id)
 
+
+
+async def test_an_identifier_named_by_intelligence_collides_with_another_states_target(
+        gateway: OperationsGateway, operation_id: str, session_engine: Engine) -> None:
+    bg_spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
+        Identifier(kind=IdentifierKind.IBAN, value="BG40 BNBG 9661 1020 9991 11"),)}),)})
+    de_spec = DE_SPEC.model_copy(update={"targets": ()})
+    bg_op, de_op = f"{operation_id}-bg", f"{operation_id}-de"
+    await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=bg_op, spec=bg_spec, timing=SHORT_TIMING))
+    await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=de_op, spec=de_spec, timing=SHORT_TIMING))
+    item = Intelligence(summary="Rent for the safe house paid from this account", handling_code=HandlingCode.H2,
+                        identifiers=(Identifier(kind=IdentifierKind.IBAN, value="bg40bnbg96611020999111"),))
+    await gateway.send(de_op, cmd.AddIntelligence(actor=officer("NL"), item=item, justification="NL informant"))
+
+    de_state = await wait_for(gateway, de_op, lambda s: bool(s.hits))
+    [de_hit] = de_state.hits.values()
+    assert (de_hit.own_ref, de_hit.matched, de_hit.other_state) == ("IN1", "iban:BG40BNBG96611020999111", "BG")
+    bg_state = await wait_for(gateway, bg_op, lambda s: bool(s.hits))
+    [bg_hit] = bg_state.hits.values()
+    assert (bg_hit.hit_id, bg_hit.own_ref, bg_hit.other_state) == (de_hit.hit_id, "TG1", "NL")
+    await gateway.send(bg_op, cmd.ResolveHit(actor=officer("NL"), hit_id=bg_hit.hit_id,
+                                             resolution=HitResolution.PROCEED, justification="different case"))
+    await wait_for(gateway, de_op, lambda s: not s.open_hits())
+    for op in (bg_op, de_op):
+        await gateway.send(op, cmd.CancelOperation(actor=COORDINATOR, justification="test over"))
