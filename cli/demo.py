@@ -84,7 +84,7 @@ async def _collide_and_resolve(ctx: Context, gateway: OperationsGateway, a: dict
     await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=other_id, spec=other,
                                          scoring=ctx.settings.scoring, timing=DEMO_TIMING))
     state = await _until(gateway, operation_id, "KORAB is told of the collision", 
-                   lambda s: any(h.other_operation_id == other_id for h in s.open_hits()))
+                   lambda s: any(h.other_state == "DE" for h in s.open_hits()))
     console.print(render.hits_table(state))
     for hit in state.open_hits():  # hits with operations left over from earlier runs are resolved too
         officer = OFFICER_OF.get(hit.other_state, "lo-bg")

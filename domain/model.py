@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -242,9 +243,16 @@ class DeconflictionHit(Frozen):
     other_state: str
     other_contact: str
     other_handling_code: HandlingCode
-    other_operation_id: str  # for the workflows to reach each other; not shown to users
     resolution: HitResolution | None = None
     resolved_by: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_the_other_operation(cls, data: Any) -> Any:
+        # Logs written before the other operation's id was kept out of hits still carry it: drop it on read.
+        if isinstance(data, dict) and "other_operation_id" in data:
+            return {k: v for k, v in data.items() if k != "other_operation_id"}
+        return data
 
     @property
     def is_open(self) -> bool:

@@ -7,7 +7,7 @@ from temporalio.common import SearchAttributeKey
 
 from domain.audit import AuditRecord, ChainHead
 from domain.commands import OpenOperation
-from domain.model import ActionDay, HandlingCode, HitResolution, Intelligence, Phase, Target
+from domain.model import ActionDay, DeconflictionHit, HandlingCode, HitResolution, Intelligence, Phase, Target
 from domain.state import OperationState
 
 WORKFLOW_NAME = "OperationWorkflow"
@@ -36,6 +36,8 @@ class OperationInput(BaseModel):
     head: ChainHead = ChainHead()
     append_as_local_activity: bool = True
     continue_as_new_after_events: int | None = None
+    # hit id -> the other operation's workflow id: kept by the workflow alone, never in the state or the log
+    routes: dict[str, str] = {}
 
 
 class CommandResult(BaseModel):
@@ -80,6 +82,13 @@ class FoundHit(BaseModel):
     other_state: str
     other_contact: str
     other_handling_code: HandlingCode
+
+
+class HitNotice(BaseModel):
+    """Our side of a hit the other operation found, and where to send our resolution of it."""
+
+    hit: DeconflictionHit
+    from_operation_id: str
 
 
 class HitResolutionMessage(BaseModel):

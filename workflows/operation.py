@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         CommandResult,
         DeconflictRequest,
         FoundHit,
+        HitNotice,
         HitResolutionMessage,
         NotificationRequest,
         OperationInput,
@@ -69,6 +70,7 @@ class OperationWorkflow:
         self._events_this_run = 0
         self._inbox: list[Command] = []  # system commands from other operations' signals
         self._settled = start.state is not None  # opened, and its opening deconfliction check done
+        self._routes = dict(start.routes)  # hit id -> the other operation, which users never see
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -85,7 +87,7 @@ class OperationWorkflow:
                 while self._inbox:  # a signal's command is not carried across; apply it first
                     await self._run_inbox()
                 workflow.continue_as_new(start.model_copy(update={
-                    "open_command": None, "state": self._state, "head": self._head}))
+                    "open_command": None, "state": self._state, "head": self._head, "routes": self._routes}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -110,9 +112,10 @@ class OperationWorkflow:
             raise _refusal(error) from None
 
     @workflow.signal
-    async def deconfliction_hit(self, hit: DeconflictionHit) -> None:
+    async def deconfliction_hit(self, notice: HitNotice) -> None:
         """Another operation found a hit with this one; this is our side of it."""
-        self._inbox.append(RecordHit(actor=SYSTEM, hit=hit, justification="found by the other operation"))
+        self._routes.setdefault(notice.hit.hit_id, notice.from_operation_id)
+        self._inbox.append(RecordHit(actor=SYSTEM, hit=notice.hit, justification="found by the other operation"))
 
     @workflow.signal
     async def deconfliction_resolved(self, message: HitResolutionMessage) -> None:
@@ -180,9 +183,8 @@ class OperationWorkflow:
                 await self._release_entries([day_id])
             case ev.DeconflictionHitResolved(hit_id=hit_id, resolution=resolution, resolved_by=who):
                 if not echoed:
-                    await self._tell_other_side(self._state.hits[hit_id].other_operation_id, "deconfliction_resolved",
-                                                HitResolutionMessage(hit_id=hit_id, resolution=resolution,
-                                                                     resolved_by=who))
+                    await self._tell_other_side(hit_id, "deconfliction_resolved", HitResolutionMessage(
+                        hit_id=hit_id, resolution=resolution, resolved_by=who))
             case ev.OperationClosed() | ev.OperationCancelled():
                 await self._release_entries(None)
 
@@ -202,17 +204,22 @@ class OperationWorkflow:
                 continue
             ours = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.own_ref,
                                     other_state=hit.other_state, other_contact=hit.other_contact,
-                                    other_handling_code=hit.other_handling_code,
-                                    other_operation_id=hit.other_operation_id)
+                                    other_handling_code=hit.other_handling_code)
+            self._routes[hit.hit_id] = hit.other_operation_id
             await self._apply(RecordHit(actor=SYSTEM, hit=ours, justification="deconfliction check",
                                         issued_at=workflow.now()))
             mirror = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.other_ref,
                                       other_state=self._state.our_states_in(ours)[0],
                                       other_contact=state.point_of_contact,
-                                      other_handling_code=state.handling_code, other_operation_id=state.operation_id)
-            await self._tell_other_side(hit.other_operation_id, "deconfliction_hit", mirror)
+                                      other_handling_code=state.handling_code)
+            await self._tell_other_side(hit.hit_id, "deconfliction_hit",
+                                        HitNotice(hit=mirror, from_operation_id=state.operation_id))
 
-    async def _tell_other_side(self, operation_id: str, signal: str, message: object) -> None:
+    async def _tell_other_side(self, hit_id: str, signal: str, message: object) -> None:
+        operation_id = self._routes.get(hit_id)
+        if operation_id is None:  # a hit recorded before routes were kept: its officers tell each other
+            workflow.logger.warning("no route to the other operation of hit %s; %s not sent", hit_id, signal)
+            return
         try:
             await workflow.get_external_workflow_handle(operation_id).signal(signal, message)
         except Exception as error:  # the other operation may have ended meanwhile; its entries are released

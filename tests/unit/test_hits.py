@@ -27,8 +27,7 @@ from tests.unit.builders import COORDINATOR, Driver, driven_to, officer, refused
 
 def a_hit(own_ref: str, hit_id: str = "HIT1", other_state: str = "RO") -> DeconflictionHit:
     return DeconflictionHit(hit_id=hit_id, kind="identifier", matched="phone +40 721 000 111", own_ref=own_ref,
-                            other_state=other_state, other_contact="lo-ro-1", other_handling_code=HandlingCode.H0,
-                            other_operation_id="op-other")
+                            other_state=other_state, other_contact="lo-ro-1", other_handling_code=HandlingCode.H0)
 
 
 def raise_hit(d: Driver, hit: DeconflictionHit) -> None:
@@ -162,3 +161,9 @@ def test_identifiers_named_by_intelligence_are_read_like_targets_and_filed_under
     assert d.state.our_states_in(d.state.hits["HIT1"]) == ("EL",)
     refused(d, cmd.ResolveHit(actor=officer("DE"), hit_id="HIT1", resolution=HitResolution.PROCEED,
                               justification="x"), NotAuthorised, "only liaison officers of EL, RO may")
+
+
+def test_a_hit_logged_with_the_other_operations_id_still_reads_without_it() -> None:
+    legacy = a_hit(own_ref="AD1").model_dump(mode="json") | {"other_operation_id": "op-rhein"}
+    read = DeconflictionHit.model_validate(legacy)
+    assert read == a_hit(own_ref="AD1") and "op-rhein" not in read.model_dump_json()

@@ -3,8 +3,11 @@ execute, a liaison officer resolves the hit, both proceed; closing releases the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import Engine
+from temporalio.client import Client
 
 from domain import commands as cmd
 from domain.errors import DomainError
@@ -20,6 +23,7 @@ from domain.model import (
 )
 from domain.state import OperationState
 from gateway.operations import OperationsGateway
+from gateway.witness import histories
 from store.audit_log import AuditLog
 from tests.workflows.scenario import (
     ASSESSMENT,
@@ -78,6 +82,9 @@ async def test_colliding_phones_block_both_until_resolved(gateway: OperationsGat
     assert (bg_hit.other_state, bg_hit.other_contact, bg_hit.other_handling_code.value) == (
         "DE", "BKA SO-14, +49 611 55 0", "H2")
     assert "ELBE" not in bg_hit.model_dump_json() and "BLACKSEA" not in de_hit.model_dump_json()
+    # Nothing of the other operation, its id included, reaches the state or the audit log.
+    assert de_op not in bg_state.model_dump_json() and bg_op not in de_opened.model_dump_json()
+    assert de_op not in json.dumps([r.payload for r in AuditLog(session_engine).read(bg_op)])
 
     # Both are blocked at execute by the unresolved hit.
     for op in (bg_op, de_op):
@@ -152,12 +159,14 @@ async def test_unreadable_phone_is_refused_and_nothing_starts(gateway: Operation
 
 
 async def test_an_identifier_named_by_intelligence_collides_with_another_states_target(
-        gateway: OperationsGateway, operation_id: str, session_engine: Engine) -> None:
+        gateway: OperationsGateway, operation_id: str, session_engine: Engine, temporal_client: Client) -> None:
     bg_spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
         Identifier(kind=IdentifierKind.IBAN, value="BG40 BNBG 9661 1020 9991 11"),)}),)})
     de_spec = DE_SPEC.model_copy(update={"targets": ()})
     bg_op, de_op = f"{operation_id}-bg", f"{operation_id}-de"
-    await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=bg_op, spec=bg_spec, timing=SHORT_TIMING))
+    # BG's workflow continues as new after every two events: where to send its resolution must survive that.
+    restless = OperationsGateway(temporal_client, "liaison-tests", continue_as_new_after_events=2)
+    await restless.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=bg_op, spec=bg_spec, timing=SHORT_TIMING))
     await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=de_op, spec=de_spec, timing=SHORT_TIMING))
     item = Intelligence(summary="Rent for the safe house paid from this account", handling_code=HandlingCode.H2,
                         identifiers=(Identifier(kind=IdentifierKind.IBAN, value="bg40bnbg96611020999111"),))
@@ -169,8 +178,9 @@ async def test_an_identifier_named_by_intelligence_collides_with_another_states_
     bg_state = await wait_for(gateway, bg_op, lambda s: bool(s.hits))
     [bg_hit] = bg_state.hits.values()
     assert (bg_hit.hit_id, bg_hit.own_ref, bg_hit.other_state) == (de_hit.hit_id, "TG1", "NL")
-    await gateway.send(bg_op, cmd.ResolveHit(actor=officer("NL"), hit_id=bg_hit.hit_id,
-                                             resolution=HitResolution.PROCEED, justification="different case"))
+    await restless.send(bg_op, cmd.ResolveHit(actor=officer("NL"), hit_id=bg_hit.hit_id,
+                                              resolution=HitResolution.PROCEED, justification="different case"))
+    assert len(await histories(temporal_client, bg_op)) >= 2, "BG's workflow should have continued as new"
     await wait_for(gateway, de_op, lambda s: not s.open_hits())
     for op in (bg_op, de_op):
         await gateway.send(op, cmd.CancelOperation(actor=COORDINATOR, justification="test over"))
