@@ -72,16 +72,26 @@ def _print_verification(result: Verification) -> None:
 
 
 async def _verify_streams(c: Context, operation_ids: list[str]) -> list[Verification]:
+    """Each stream read and checked with a progress bar counting events (each is read, then checked)."""
     gateway = await c.gateway()
     log = AuditLog(c.engine)
     results = []
+    total = sum(log.head(operation_id).seq for operation_id in operation_ids)
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("verifying", total=len(operation_ids))
+        task = progress.add_task("reading and checking events", total=2 * total)
+
+        def advance(count: int) -> None:
+            progress.advance(task, count)
+
         for operation_id in operation_ids:
-            records = log.read(operation_id)
+            progress.update(task, description=f"reading {operation_id}")
+            records = []
+            for batch in log.read_in_batches(operation_id):
+                records.extend(batch)
+                advance(len(batch))
             heads = await witnessed_heads(gateway.client, operation_id)
-            results.append(verify_records(operation_id, records, heads))
-            progress.advance(task)
+            progress.update(task, description=f"checking {operation_id}")
+            results.append(verify_records(operation_id, records, heads, advance))
     return results
 
 

@@ -7,7 +7,7 @@ whole chain still cannot change those witnesses; comparing them localises the ed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from domain.audit import GENESIS_HASH, AuditRecord, ChainFinding, ChainHead, chain_hash
 
@@ -24,12 +24,20 @@ def _written_as(record: AuditRecord, candidates: Sequence[int]) -> int | None:
     return None
 
 
-def chain_findings(stream_id: str, records: Sequence[AuditRecord]) -> list[ChainFinding]:
-    """Gaps, duplicates, reordering, broken links and edited content within one stream."""
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 10_000
+
+
+def chain_findings(stream_id: str, records: Sequence[AuditRecord],
+                   progress: Progress | None = None) -> list[ChainFinding]:
+    """Gaps, duplicates, reordering, broken links and edited content within one stream;
+    ``progress`` is told how many more records were checked, every PROGRESS_EVERY records."""
     findings: list[ChainFinding] = []
     seqs = [r.seq for r in records]
     expected, prev_hash = 1, GENESIS_HASH
-    for record in records:
+    for checked, record in enumerate(records, start=1):
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         if record.seq > expected:
             missing = f"#{expected}" if record.seq == expected + 1 else f"#{expected}–#{record.seq - 1}"
             findings.append(_finding(stream_id, expected, "deleted", f"event {missing} is missing from the log"))
@@ -45,6 +53,8 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord]) -> list[Chain
             findings.append(_finding(stream_id, record.seq, "broken link",
                                      "its previous hash is not the hash of the event before it"))
         expected, prev_hash = record.seq + 1, record.hash
+    if progress is not None:
+        progress(len(records) % PROGRESS_EVERY)
     return findings
 
 
@@ -81,6 +91,6 @@ def witness_findings(stream_id: str, records: Sequence[AuditRecord],
     return findings
 
 
-def verify_stream(stream_id: str, records: Sequence[AuditRecord],
-                  witnesses: Sequence[ChainHead] = ()) -> list[ChainFinding]:
-    return chain_findings(stream_id, records) + witness_findings(stream_id, records, witnesses)
+def verify_stream(stream_id: str, records: Sequence[AuditRecord], witnesses: Sequence[ChainHead] = (),
+                  progress: Progress | None = None) -> list[ChainFinding]:
+    return chain_findings(stream_id, records, progress) + witness_findings(stream_id, records, witnesses)

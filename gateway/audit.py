@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of
 from domain.describe import describe
 from domain.state import OperationState, evolve
-from domain.verification import verify_stream
+from domain.verification import Progress, verify_stream
 from store.audit_log import AuditLog
+from store.db import gc_paused
 
 
 class TimelineEntry(BaseModel):
@@ -33,8 +34,9 @@ def timeline(records: Sequence[AuditRecord]) -> list[TimelineEntry]:
 
 def replay(records: Sequence[AuditRecord]) -> OperationState:
     state = OperationState()
-    for record in records:
-        state = evolve(state, event_of(record))
+    with gc_paused():
+        for record in records:
+            state = evolve(state, event_of(record))
     return state
 
 
@@ -57,8 +59,8 @@ class Verification(BaseModel):
 
 
 def verify_records(operation_id: str, records: Sequence[AuditRecord],
-                   witnesses: Sequence[ChainHead]) -> Verification:
-    findings = verify_stream(operation_id, records, witnesses)
+                   witnesses: Sequence[ChainHead], progress: Progress | None = None) -> Verification:
+    findings = verify_stream(operation_id, records, witnesses, progress)
     head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
     return Verification(operation_id=operation_id, events=len(records), store_head=head,
                         witnesses=len(witnesses), findings=findings)

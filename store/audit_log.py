@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, select, text
 
 from domain.audit import AuditRecord, ChainHead, chained
-from store.db import as_utc, write_transaction
+from store.db import as_utc, gc_paused, write_transaction
 from store.tables import audit_events as t
 
 _FIELDS = ("stream_id", "seq", "event_id", "type", "payload", "actor_id", "actor_role",
@@ -23,10 +23,14 @@ def _describe(head: ChainHead) -> str:
     return f"#{head.seq} {head.hash[:12]}…"
 
 
-def _record(row: Row[Any]) -> AuditRecord:
-    values = dict(row._mapping)
+RECORD_COLUMNS = tuple(t.c[name] for name in _FIELDS)
+
+
+def record_from_row(row: Row[Any]) -> AuditRecord:
+    """An AuditRecord from a row selected as ``select(*RECORD_COLUMNS)`` (positional: no mapping per row)."""
+    values = dict(zip(_FIELDS, row, strict=True))
     values["occurred_at"] = as_utc(values["occurred_at"])
-    return AuditRecord(**{name: values[name] for name in _FIELDS})
+    return AuditRecord(**values)
 
 
 class AuditLog:
@@ -79,11 +83,26 @@ class AuditLog:
             return self._head(conn, stream_id)
 
     def read(self, stream_id: str, upto_seq: int | None = None) -> list[AuditRecord]:
-        query = select(t).where(t.c.stream_id == stream_id).order_by(t.c.seq)
+        query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id).order_by(t.c.seq)
         if upto_seq is not None:
             query = query.where(t.c.seq <= upto_seq)
+        with self.engine.connect() as conn, gc_paused():
+            return [record_from_row(row) for row in conn.execute(query)]
+
+    def read_in_batches(self, stream_id: str, size: int = 10_000) -> Iterator[list[AuditRecord]]:
+        """The stream in order, a batch at a time (keyset on seq), so long logs can show progress."""
+        after = 0
         with self.engine.connect() as conn:
-            return [_record(row) for row in conn.execute(query)]
+            while True:
+                with gc_paused():
+                    rows = conn.execute(select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id, t.c.seq > after)
+                                        .order_by(t.c.seq).limit(size)).all()
+                    batch = [record_from_row(row) for row in rows]
+                if batch:
+                    yield batch
+                if len(rows) < size:
+                    return
+                after = rows[-1].seq
 
     def streams(self) -> list[str]:
         with self.engine.connect() as conn:

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, Row, func, select, text
 from domain.audit import AuditRecord
 from domain.merkle import audit_leaf, root
 from domain.signing import Checkpoint, PrivateKeyInput, sign_checkpoint
-from store.audit_log import _record
-from store.db import as_utc, insert_ignoring_conflict, write_transaction
+from store.audit_log import RECORD_COLUMNS, record_from_row
+from store.db import as_utc, gc_paused, insert_ignoring_conflict, write_transaction
 from store.tables import audit_checkpoints as c
 from store.tables import audit_events as t
 
@@ -80,12 +80,13 @@ def iter_global_records(engine: Engine, upto_position: int | None = None) -> Ite
     with engine.connect() as conn:
         after: int | None = None
         while True:
-            query = select(t).order_by(t.c.position).limit(_BATCH)
+            query = select(*RECORD_COLUMNS).order_by(t.c.position).limit(_BATCH)
             if after is not None:
                 query = query.where(t.c.position > after)
             if upto_position is not None:
                 query = query.where(t.c.position <= upto_position)
-            records = [_record(row) for row in conn.execute(query)]
+            with gc_paused():
+                records = [record_from_row(row) for row in conn.execute(query)]
             yield from records
             if len(records) < _BATCH:
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,6 +58,20 @@ def insert_ignoring_conflict(conn: Connection, table: Table, values: dict[str, A
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     statement = dialect.insert(table).values(values).on_conflict_do_nothing()
     return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while materialising many rows. Records hold no reference cycles, but
+    each batch of new objects would otherwise trigger collections that rescan the whole growing heap
+    (3-4x slower on long streams; see bench.audit_verify)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def as_utc(moment: datetime) -> datetime:

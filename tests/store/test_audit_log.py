@@ -85,3 +85,14 @@ def test_read_head_streams(store_engine: Engine) -> None:
     assert log.read("op-1", upto_seq=2)[-1].hash == head.hash
     assert log.streams() == ["op-1", "op-2"] and log.count() == 4
     assert log.read("op-2")[0].stream_id == "op-2"
+
+
+def test_a_long_stream_reads_in_batches_exactly_as_at_once(store_engine: Engine) -> None:
+    log = AuditLog(store_engine)
+    log.append("op-long", [rec(f"l{n}", stream="op-long", n=n) for n in range(25)])
+    log.append("op-other", [rec("o1", stream="op-other")])
+    batches = list(log.read_in_batches("op-long", size=10))
+    assert [len(b) for b in batches] == [10, 10, 5]
+    assert [r for b in batches for r in b] == log.read("op-long")
+    assert [len(b) for b in log.read_in_batches("op-long", size=25)] == [25]
+    assert list(log.read_in_batches("op-none")) == []

@@ -23,6 +23,7 @@ from domain.audit import (
 )
 from domain.model import Results
 from domain.state import fold
+from domain.verification import chain_findings
 from tests.unit.builders import COORDINATOR, HIGH, OPERATION_ID, Driver, approver, driven_to, officer, spec
 
 STREAM = OPERATION_ID
@@ -200,3 +201,11 @@ def test_sharing_and_several_days_chain_verifies_and_replays() -> None:
         update={"payload": {**records[released].payload, "to_state": "DE"}})
     assert problems(verify_chain(edited, head(records))) == [
         (released + 1, "hash does not match the event's content")]
+
+
+def test_checking_a_long_stream_reports_progress_for_every_record() -> None:
+    events = driven_to("closed").events
+    many = chain([record_of(STREAM, n, f"evt-{n}", events[n % len(events)]) for n in range(1, 25_001)])
+    told: list[int] = []
+    assert chain_findings(STREAM, many, told.append) == []
+    assert told == [10_000, 10_000, 5_000]
