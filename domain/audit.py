@@ -50,12 +50,18 @@ class AuditRecord(BaseModel):
 
 def utc_text(moment: datetime) -> str:
     """A time as fixed-width UTC text; a naive time (SQLite gives those back) is taken as UTC."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.replace(tzinfo=None) if moment.tzinfo is UTC or moment.tzinfo is None \
+        else moment.astimezone(UTC).replace(tzinfo=None)
+    if utc.year < 1000:  # strftime leaves such years unpadded; keep its form so every stored hash still holds
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds") + "Z"  # the same text as that strftime, faster
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def canonical_bytes(record: AuditRecord) -> bytes:

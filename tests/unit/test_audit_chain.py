@@ -4,9 +4,11 @@ workflow's witnessed chain head catches an attacker who recomputed the chain."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain import commands as cmd
 from domain.audit import (
@@ -209,3 +211,12 @@ def test_checking_a_long_stream_reports_progress_for_every_record() -> None:
     told: list[int] = []
     assert chain_findings(STREAM, many, told.append) == []
     assert told == [10_000, 10_000, 5_000]
+
+
+@given(moment=st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
+def test_utc_text_is_the_fixed_width_form_every_stored_hash_was_computed_with(moment: datetime) -> None:
+    try:
+        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:  # the far edges of the calendar have no UTC equivalent
+        return
+    assert utc_text(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
