@@ -184,9 +184,11 @@ def history_replay(ctx: typer.Context,
             except ValueError as error:
                 fail(str(error))
         else:  # a history holds the operation's data: reading it from the server is a logged consultation
-            c.consult("history replay" + (f" --query {query}" if query else ""), workflow_id, *AUDITOR)
+            c.consult_each("history replay", [], *AUDITOR)
             client = (await c.gateway()).client
             found = await histories_from_server(client, query or f"WorkflowId = '{workflow_id}'")
+            read = sorted({history.workflow_id for _, history in found}) if found else [workflow_id]
+            c.consult_each("history replay" + (f" --query {query}" if query else ""), list(read), *AUDITOR)
         if not found:
             fail("no workflow history found")
         return await replay_histories(found)

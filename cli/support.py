@@ -175,11 +175,16 @@ class Context:
 
     def consult(self, action: str, operation_id: str | None = None, *roles: Role) -> Actor:
         """The reading principal, after logging the read with its purpose (LED art. 25)."""
+        return self.consult_each(action, [operation_id], *roles)
+
+    def consult_each(self, action: str, operation_ids: list[str | None], *roles: Role) -> Actor:
+        """The reading principal, after logging a read of each operation (none: only check who and why)."""
         actor = self.actor(*roles)
         if not self._purpose.strip():
             fail("reading operation data needs a purpose, which is logged: pass --purpose \"...\" "
                  "(before the command) or set LIAISON_PURPOSE")
-        Consultations(self.engine).record(actor, action, self._purpose.strip(), operation_id)
+        for operation_id in operation_ids:
+            Consultations(self.engine).record(actor, action, self._purpose.strip(), operation_id)
         return actor
 
     async def gateway(self) -> OperationsGateway:

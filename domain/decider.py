@@ -12,7 +12,7 @@ from typing import Any
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.actors import Actor, Role
+from domain.actors import SYSTEM, Actor, Role
 from domain.deconfliction.normalise import identifier_key, iso_country
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
 from domain.model import (
@@ -107,7 +107,7 @@ def _number_target(target: Target, number: int, contributor: str, networks: set[
                            f"target.network: {target.network!r} is not a network of the operation "
                            f"(known: {', '.join(sorted(networks)) or 'none'})")
     _readable(target.identifiers, contributor)
-    nationality = iso_country(target.nationality, "target.nationality") if target.nationality else None
+    nationality = canonical_code(iso_country(target.nationality, "target.nationality")) if target.nationality else None
     return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor,
                                      "nationality": nationality})
 
@@ -381,12 +381,14 @@ def _day_cancelled(state: OperationState, cancelled: ev.ActionDayCancelled, c: c
     return events + _close_if_all_over(_folded(state, events), c)
 
 
-def _withdrawn(state: OperationState, c: cmd.CommandBase, why: str,
-               own_ref: str | None = None) -> list[ev.DeconflictionHitResolved]:
-    """Open hits (of one target or day, or all) resolved as withdrawn, so the other side is not held back."""
-    who = f"{c.actor.id} ({c.actor.member_state or state.lead_state})"
+def _withdrawn(state: OperationState, c: cmd.CommandBase, why: str, own_ref: str | None = None,
+               actor: Actor | None = None) -> list[ev.DeconflictionHitResolved]:
+    """Open hits (of one target or day, or all) resolved as withdrawn, so the other side is not held back;
+    by the command's actor, or by the system where the withdrawal only follows from what happened."""
+    actor = actor or c.actor
+    who = f"{actor.id} ({actor.member_state or state.lead_state})"
     return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=HitResolution.TARGET_WITHDRAWN,
-                                        resolved_by=who, actor=c.actor, at=c.issued_at, justification=why)
+                                        resolved_by=who, actor=actor, at=c.issued_at, justification=why)
             for hit in state.open_hits() if own_ref is None or hit.own_ref == own_ref]
 
 
@@ -555,7 +557,7 @@ def _close_if_all_over(state: OperationState, c: cmd.CommandBase) -> list[ev.Eve
     waiting = state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING)
     waiting += [d for d in state.days(ActionDayStatus.BLOCKED) if d.end > c.issued_at]
     if state.phase is Phase.EXECUTE and not waiting:
-        return [*_withdrawn(state, c, "the operation closed"), _closing(state, c)]
+        return [*_withdrawn(state, c, "the operation closed", actor=SYSTEM), _closing(state, c)]
     return []
 
 

@@ -250,4 +250,6 @@ ISO_COUNTRIES: dict[str, str] = {
     "ZA": 'South Africa',
     "ZM": 'Zambia',
     "ZW": 'Zimbabwe',
+    # Not assigned by ISO 3166-1, but the user-assigned code the EU, Interpol and libphonenumber use.
+    "XK": 'Kosovo',
 }

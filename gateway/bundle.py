@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from google.protobuf import json_format
 from pydantic import BaseModel, ValidationError
 from temporalio.client import WorkflowHistory
 
@@ -114,8 +115,8 @@ def _histories(contents: dict[str, bytes], operation_id: str, problems: list[str
             continue
         try:
             histories.append(WorkflowHistory.from_json(operation_id, json.loads(data)))
-        except (ValueError, TypeError, KeyError) as error:
-            problems.append(f"{name}: not a Temporal history ({error})")
+        except (ValueError, TypeError, KeyError, json_format.Error) as error:
+            problems.append(f"{name}: not a Temporal history ({str(error).splitlines()[0]})")
     return histories
 
 

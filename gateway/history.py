@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import json_format
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -49,7 +50,7 @@ def load_histories(path: Path) -> list[tuple[str, WorkflowHistory]]:
                          "output or an audit bundle") from None
     try:
         return [(str(path), h) for h in _histories_in_json(data, path.stem)]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, json_format.Error) as error:
         raise ValueError(f"{path}: {error}") from None
 
 
@@ -62,7 +63,7 @@ def _histories_in_bundle(path: Path) -> list[tuple[str, WorkflowHistory]]:
             operation_id = json.loads(bundle.read("manifest.json"))["operation_id"]
             return [(f"{path.name}:{name}", WorkflowHistory.from_json(operation_id, json.loads(bundle.read(name))))
                     for name in sorted(names) if name.startswith("history/")]
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, json_format.Error) as error:
             raise ValueError(f"{path}: damaged audit bundle: {error}") from None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 from temporalio.common import SearchAttributeKey
 
 from domain.audit import AuditRecord, ChainHead
@@ -38,6 +40,17 @@ class OperationInput(BaseModel):
     continue_as_new_after_events: int | None = None
     # hit id -> the other operation's workflow id: kept by the workflow alone, never in the state or the log
     routes: dict[str, str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _routes_of_legacy_hits(cls, data: Any) -> Any:
+        """A run continued before routes were kept carried them inside its hits: lift them out."""
+        if not isinstance(data, dict) or not isinstance(data.get("state"), dict):
+            return data
+        hits = data["state"].get("hits") or {}
+        legacy = {hit_id: hit["other_operation_id"] for hit_id, hit in hits.items()
+                  if isinstance(hit, dict) and hit.get("other_operation_id")}
+        return {**data, "routes": {**legacy, **(data.get("routes") or {})}} if legacy else data
 
 
 class CommandResult(BaseModel):
@@ -89,6 +102,14 @@ class HitNotice(BaseModel):
 
     hit: DeconflictionHit
     from_operation_id: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_legacy_signal(cls, data: Any) -> Any:
+        """Signals sent before notices existed were the bare hit, with the sender's id inside it."""
+        if isinstance(data, dict) and "hit" not in data and "other_operation_id" in data:
+            return {"hit": data, "from_operation_id": data["other_operation_id"]}
+        return data
 
 
 class HitResolutionMessage(BaseModel):

@@ -37,7 +37,7 @@ def iso_country(code: str | None, field: str = "country") -> str:
     raw = (code or "").strip().upper()
     iso = EU_TO_ISO.get(raw, raw)
     if iso not in ISO_COUNTRIES:
-        raise InvalidInput(field, code, f"{field} {code!r} must be an ISO 3166-1 alpha-2 or EU country code."
+        raise InvalidInput(field, code, f"{field}: {code!r} must be an ISO 3166-1 alpha-2 or EU country code."
                            + close_matches(raw))
     return iso
 

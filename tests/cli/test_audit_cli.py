@@ -96,9 +96,19 @@ async def test_bundle_verifies_offline_and_catches_tampering(cli: Cli, prepared:
     replayed = await offline("history", "replay", str(bundle), actor=None, purpose=None)
     assert replayed.exit_code == 0 and "0 non-deterministic" in replayed.output
 
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(damaged, "w") as target:
+        for name in source.namelist():
+            broken = name.startswith("history/")
+            target.writestr(name, b'{"events": [{"eventId": "x"}]}' if broken else source.read(name))
+    found = await offline("audit", "verify", "--bundle", str(damaged), actor=None, purpose=None)
+    assert found.exit_code == 1 and "Traceback" not in found.output and "internal error" not in found.output
+    assert "digest differs from the manifest" in found.output and "not a Temporal history" in found.output
+
 
 async def test_history_written_by_the_official_cli_replays(cli: Cli, prepared: str, tmp_path: Path,
-                                                           temporal_env: WorkflowEnvironment) -> None:
+                                                           temporal_env: WorkflowEnvironment,
+                                                           session_engine: Engine) -> None:
     target = temporal_env.client.service_client.config.target_host
     shown = await asyncio.to_thread(subprocess.run, [
         temporal_binary(), "workflow", "show", "--workflow-id", prepared, "--address", target,
@@ -111,6 +121,16 @@ async def test_history_written_by_the_official_cli_replays(cli: Cli, prepared: s
     by_id = await cli("history", "replay", "--workflow-id", prepared, actor="aud-1")
     assert by_id.exit_code == 0 and "0 non-deterministic" in by_id.output
     assert len(load_histories(path)) == 1
+    query = f"WorkflowId = '{prepared}'"
+    for _ in range(50):  # visibility is eventually consistent
+        by_query = await cli("history", "replay", "--query", query, actor="aud-1", purpose="query audit")
+        if by_query.exit_code == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert by_query.exit_code == 0, by_query.output
+    logged = [(c.action, c.operation_id) for c in Consultations(session_engine).search(prepared)
+              if c.justification == "query audit"]
+    assert logged[-1] == (f"history replay --query {query}", prepared)
 
 
 @workflow.defn(name="OperationWorkflow", sandboxed=False)

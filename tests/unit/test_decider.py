@@ -544,10 +544,10 @@ def test_target_of_unknown_network_or_contributor_is_refused() -> None:
     refused(Driver(), open_cmd(networks=[{"name": "A"}, {"name": "A"}], targets=[]), InvalidInput,
             "networks: two networks share one name")
     refused(Driver(), open_cmd(targets=[{"name": "X", "nationality": "Bulgaria"}]), InvalidInput,
-            "target.nationality 'Bulgaria' must be an ISO 3166-1 alpha-2 or EU country code. "
+            "target.nationality: 'Bulgaria' must be an ISO 3166-1 alpha-2 or EU country code. "
             "Close matches: BG (Bulgaria).")
     [opened] = Driver().run(open_cmd(targets=[{"name": "X", "nationality": "el"}]))
-    assert isinstance(opened, ev.OperationOpened) and opened.spec.targets[0].nationality == "GR"
+    assert isinstance(opened, ev.OperationOpened) and opened.spec.targets[0].nationality == "EL"
 
 
 def test_open_twice_and_commands_before_open() -> None:

@@ -145,6 +145,9 @@ def test_closing_withdraws_a_hit_still_open_on_the_last_day() -> None:
     emitted = [e.type for code in ("BG", "EL", "DE") for e in d.report(code, Results(arrests=1))]
     assert emitted[-3:] == ["action_day_finished", "deconfliction_hit_resolved", "operation_closed"]
     assert not d.state.open_hits() and d.state.phase is Phase.CLOSED
+    [withdrawn] = [e for e in d.events if isinstance(e, ev.DeconflictionHitResolved)]
+    assert withdrawn.actor == SYSTEM, "the last officer to report did not withdraw anything"
+    assert (withdrawn.resolved_by, withdrawn.justification) == ("liaison (BG)", "the operation closed")
 
 
 def test_identifiers_named_by_intelligence_are_read_like_targets_and_filed_under_the_item() -> None:
