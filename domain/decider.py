@@ -478,7 +478,12 @@ def _resolve_hit(state: OperationState, c: cmd.ResolveHit) -> list[ev.Event]:
 def _record_hit(state: OperationState, c: cmd.RecordHit) -> list[ev.Event]:
     if c.hit.hit_id in state.hits:
         raise DomainError("already_recorded", f"hit {c.hit.hit_id} is already recorded")
-    return [ev.DeconflictionHitRaised(hit=c.hit, **_meta(c))]
+    raised = ev.DeconflictionHitRaised(hit=c.hit, **_meta(c))
+    day = state.action_days.get(c.hit.own_ref)
+    if day is not None and day.status.is_over:  # found by the other side after our day ended: moot
+        return [raised, *_withdrawn(evolve(state, raised), c, f"action day {day.action_day_id} is "
+                                    f"{day.status.value}", own_ref=day.action_day_id)]
+    return [raised]
 
 
 def _record_resolution(state: OperationState, c: cmd.RecordHitResolution) -> list[ev.Event]:

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.commands import Command, RecordHit, RecordHitResolution
     from domain.decider import decide
     from domain.errors import DomainError
-    from domain.model import ActionDay, DeconflictionHit, Intelligence, Phase, Target, Task
+    from domain.model import ActionDay, DeconflictionHit, HitResolution, Intelligence, Phase, Target, Task
     from domain.notices import notices_for
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, evolve
@@ -185,6 +185,7 @@ class OperationWorkflow:
                 if not echoed:
                     await self._tell_other_side(hit_id, "deconfliction_resolved", HitResolutionMessage(
                         hit_id=hit_id, resolution=resolution, resolved_by=who))
+                self._routes.pop(hit_id, None)  # a resolved hit has nothing more to say
             case ev.OperationClosed() | ev.OperationCancelled():
                 await self._release_entries(None)
 
@@ -212,18 +213,26 @@ class OperationWorkflow:
                                       other_state=self._state.our_states_in(ours)[0],
                                       other_contact=state.point_of_contact,
                                       other_handling_code=state.handling_code)
-            await self._tell_other_side(hit.hit_id, "deconfliction_hit",
-                                        HitNotice(hit=mirror, from_operation_id=state.operation_id))
+            told = await self._tell_other_side(hit.hit_id, "deconfliction_hit",
+                                               HitNotice(hit=mirror, from_operation_id=state.operation_id))
+            if not told and self._state.hits[hit.hit_id].is_open:  # its entries outlived it: nothing to resolve with
+                await self._apply(RecordHitResolution(
+                    actor=SYSTEM, hit_id=hit.hit_id, resolution=HitResolution.TARGET_WITHDRAWN,
+                    resolved_by=f"liaison ({hit.other_state})", issued_at=workflow.now(),
+                    justification="the other operation had already ended"))
 
-    async def _tell_other_side(self, hit_id: str, signal: str, message: object) -> None:
+    async def _tell_other_side(self, hit_id: str, signal: str, message: object) -> bool:
+        """Signal the other operation of a hit; False when it cannot be reached (it has ended)."""
         operation_id = self._routes.get(hit_id)
         if operation_id is None:  # a hit recorded before routes were kept: its officers tell each other
             workflow.logger.warning("no route to the other operation of hit %s; %s not sent", hit_id, signal)
-            return
+            return False
         try:
             await workflow.get_external_workflow_handle(operation_id).signal(signal, message)
-        except Exception as error:  # the other operation may have ended meanwhile; its entries are released
+        except Exception as error:  # the other operation ended meanwhile (Temporal's only failure cause here)
             workflow.logger.warning("could not signal %s to %s: %s", signal, operation_id, error)
+            return False
+        return True
 
     async def _release_entries(self, refs: list[str] | None) -> None:
         await workflow.execute_activity("release_entries", ReleaseEntriesRequest(

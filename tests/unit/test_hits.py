@@ -170,3 +170,12 @@ def test_a_hit_logged_with_the_other_operations_id_still_reads_without_it() -> N
     legacy = a_hit(own_ref="AD1").model_dump(mode="json") | {"other_operation_id": "op-rhein"}
     read = DeconflictionHit.model_validate(legacy)
     assert read == a_hit(own_ref="AD1") and "op-rhein" not in read.model_dump_json()
+
+
+def test_a_hit_on_a_day_that_is_already_over_is_recorded_and_withdrawn_at_once() -> None:
+    d = driven_to("ready")
+    d.run(cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD1", justification="target moved"))
+    emitted = d.run(cmd.RecordHit(actor=SYSTEM, hit=a_hit(own_ref="AD1"), justification="found by the other side"))
+    assert [e.type for e in emitted] == ["deconfliction_hit_raised", "deconfliction_hit_resolved"]
+    assert emitted[1].justification == "action day AD1 is cancelled"
+    assert not d.state.open_hits()

@@ -184,3 +184,20 @@ async def test_an_identifier_named_by_intelligence_collides_with_another_states_
     await wait_for(gateway, de_op, lambda s: not s.open_hits())
     for op in (bg_op, de_op):
         await gateway.send(op, cmd.CancelOperation(actor=COORDINATOR, justification="test over"))
+
+
+async def test_a_hit_with_an_operation_that_has_already_ended_is_withdrawn_at_once(
+        gateway: OperationsGateway, operation_id: str, temporal_client: Client) -> None:
+    spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
+        BG_SPEC.targets[0].identifiers[0].model_copy(update={"value": "0899 555 321"}),)}),)})
+    gone, live = f"{operation_id}-gone", f"{operation_id}-live"
+    await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=gone, spec=spec, timing=SHORT_TIMING))
+    # Ended without its own close (an administrator terminated it): its entries are still in the index.
+    await temporal_client.get_workflow_handle(gone).terminate(reason="test: ended outside Liaison")
+    opened = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=live, spec=spec,
+                                                  timing=SHORT_TIMING))
+    [hit] = opened.hits.values()
+    assert hit.matched == "phone:+359899555321"
+    assert (hit.resolution, hit.resolved_by) == (HitResolution.TARGET_WITHDRAWN, "liaison (BG)")
+    assert not opened.open_hits(), "an operation that has ended cannot hold this one back"
+    await gateway.send(live, cmd.CancelOperation(actor=COORDINATOR, justification="test over"))
