@@ -12,26 +12,37 @@ from rich.table import Table
 from cli.support import call, console, ctx_of, errors, fail, format_validation, handle_errors, load_document, run
 from domain import commands as cmd
 from domain.actors import Role
-from domain.model import HitResolution, Target
+from domain.model import HitResolution, Intelligence, Target
 from domain.reference import participant
 from gateway.deconfliction import Precheck, precheck
 
 deconfliction_app = typer.Typer(help="Deconfliction: pre-check targets, resolve hits.", no_args_is_help=True)
 
 _TARGETS = TypeAdapter(list[Target])
+_ITEMS = TypeAdapter(list[Intelligence])
 
 
 def _targets(path: Path) -> list[Target]:
-    """A list of targets, a mapping with a `targets` list (an operation spec), or one target."""
+    """A list of targets, a mapping with a `targets` list (an operation spec, whose intelligence items'
+    identifiers are checked too, as opening it would), or one target."""
     data: Any = load_document(path)
+    items: Any = []
     if isinstance(data, dict):
-        data = data.get("targets", [data])
-    if not isinstance(data, list) or not data:
+        is_spec = "targets" in data or "intelligence" in data
+        items = (data.get("intelligence") or []) if is_spec else []
+        data = data.get("targets") or [] if is_spec else [data]
+    if not isinstance(data, list) or not isinstance(items, list) or not (data or items):
         fail(f"{path}: expected a list of targets, a spec with `targets:`, or one target")
     try:
-        return _TARGETS.validate_python(data)
+        return _TARGETS.validate_python(data) + [_as_target(item) for item in _ITEMS.validate_python(items)
+                                                 if item.identifiers]
     except ValidationError as error:
         fail(format_validation(error, str(path)))
+
+
+def _as_target(item: Intelligence) -> Target:
+    return Target(name=f"intelligence: {item.summary[:60]}", identifiers=item.identifiers,
+                  contributed_by=item.contributed_by)
 
 
 def _report(result: Precheck) -> Table:

@@ -59,6 +59,23 @@ async def test_precheck_finds_hits_without_storing_anything(cli: Cli, tmp_path: 
     assert "VARNA" not in after.output and operation_id not in after.output
     assert index.count() == entries  # a pre-check files nothing
 
+    # A spec's intelligence names identifiers too: opening it would collide, so the pre-check says so.
+    other_spec = tmp_path / "other.yaml"
+    other_spec.write_text("""
+code_name: DANUBE
+lead_state: RO
+participating_states: [BG]
+crime_areas: [migrant_smuggling]
+intelligence:
+  - summary: Calls to the Varna number
+    identifiers: [{kind: phone, value: "+359 899 555 010"}]
+""", encoding="utf-8")
+    from_items = await cli("deconfliction", "check", str(other_spec), "--state", "RO")
+    assert from_items.exit_code == 0, from_items.output
+    assert "1 targets checked, 1 hits" in from_items.output
+    assert "intelligence: Calls to the Varna number" in from_items.output
+    assert "identifier: phone:+359899555010" in from_items.output
+
     unexplained = await cli("deconfliction", "check", str(batch), "--state", "BG", purpose=None)
     assert unexplained.exit_code == 1 and "needs a purpose" in unexplained.output
 
