@@ -17,7 +17,8 @@ from domain.actors import Role
 from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
 from domain.reference import participant
-from gateway.audit import timeline
+from domain.visibility import as_seen_by, hidden_matches, redact
+from gateway.audit import replay, timeline
 from store.audit_log import AuditLog
 from store.principals import Principal, PrincipalConflict, Principals
 
@@ -288,8 +289,8 @@ async def _state(c: Context, operation_id: str):  # type: ignore[no-untyped-def]
 def show(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's current state."""
     c = ctx_of(ctx)
-    c.consult("operation show", operation_id)
-    console.print(render.operation_panel(run(_state(c, operation_id))))
+    viewer = c.consult("operation show", operation_id)
+    console.print(render.operation_panel(as_seen_by(viewer, run(_state(c, operation_id)))))
 
 
 @operation_app.command("timeline")
@@ -297,11 +298,13 @@ def show(ctx: typer.Context, operation_id: OperationId) -> None:
 def show_timeline(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's timeline from the audit log."""
     c = ctx_of(ctx)
-    c.consult("operation timeline", operation_id)
+    viewer = c.consult("operation timeline", operation_id)
     records = AuditLog(c.engine).read(operation_id)
     if not records:
         fail(f"operation {operation_id} has no events in the audit log")
-    console.print(render.timeline_table(timeline(records), f"Timeline of {operation_id}"))
+    matches = hidden_matches(viewer, replay(records))
+    entries = [e.model_copy(update={"summary": redact(e.summary, matches)}) for e in timeline(records)]
+    console.print(render.timeline_table(entries, f"Timeline of {operation_id}"))
 
 
 @operation_app.command("list")

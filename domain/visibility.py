@@ -40,3 +40,29 @@ def require_visible(item: Intelligence, viewer: Actor, state: OperationState) ->
         raise NotAuthorised(f"{viewer.describe()} may not read {item.item_id}: it is {item.handling_code.value} from "
                             f"{item.contributed_by} and not released to {viewer.member_state}; request its release")
     return item
+
+
+HIDDEN_MATCH = "an identifier in an intelligence item you may not see"
+
+
+def hidden_matches(viewer: Actor, state: OperationState) -> list[str]:
+    """What matched in hits on items the viewer may not see: the identifier is the item's content."""
+    hidden = {item.item_id for item in state.intelligence if not can_see(item, viewer, state)}
+    return [hit.matched for hit in state.hits.values() if hit.own_ref in hidden]
+
+
+def redact(text: str, matches: list[str]) -> str:
+    for matched in matches:
+        text = text.replace(matched, HIDDEN_MATCH)
+    return text
+
+
+def as_seen_by(viewer: Actor, state: OperationState) -> OperationState:
+    """The state as one viewer may read it: only the items it may see, and hits on items it may not see
+    without what matched, here and in the blocking reasons."""
+    matches = hidden_matches(viewer, state)
+    hits = {hit_id: hit.model_copy(update={"matched": redact(hit.matched, matches)})
+            for hit_id, hit in state.hits.items()}
+    return state.model_copy(update={
+        "intelligence": tuple(visible_items(viewer, state)), "hits": hits,
+        "execution_blocked_reasons": tuple(redact(r, matches) for r in state.execution_blocked_reasons)})

@@ -22,6 +22,7 @@ from domain.model import (
     Results,
 )
 from domain.schedule import due_commands, next_deadline
+from domain.visibility import HIDDEN_MATCH, as_seen_by
 from tests.unit.builders import COORDINATOR, Driver, driven_to, officer, refused
 
 
@@ -179,3 +180,22 @@ def test_a_hit_on_a_day_that_is_already_over_is_recorded_and_withdrawn_at_once()
     assert [e.type for e in emitted] == ["deconfliction_hit_raised", "deconfliction_hit_resolved"]
     assert emitted[1].justification == "action day AD1 is cancelled"
     assert not d.state.open_hits()
+
+
+def test_a_hit_on_an_item_is_shown_without_what_matched_to_whom_may_not_see_the_item() -> None:
+    d = driven_to("ready")
+    item = Intelligence(summary="Rent paid from this account", handling_code=HandlingCode.H2,
+                        identifiers=(Identifier(kind=IdentifierKind.IBAN, value="BG80 BNBG 9661 1020 3456 78"),))
+    d.run(cmd.AddIntelligence(actor=officer("BG"), item=item))
+    item_id = d.state.intelligence[-1].item_id
+    raise_hit(d, a_hit(own_ref=item_id).model_copy(update={"matched": "iban:BG80BNBG96611020345678"}))
+    d.start_day("AD1")
+    assert any("iban:BG80BNBG96611020345678" in r for r in d.state.execution_blocked_reasons)
+
+    seen_by_el = as_seen_by(officer("EL"), d.state)
+    assert seen_by_el.hits["HIT1"].matched == HIDDEN_MATCH
+    assert item_id not in [i.item_id for i in seen_by_el.intelligence]
+    assert "iban:BG80BNBG96611020345678" not in seen_by_el.model_dump_json()
+    assert any(HIDDEN_MATCH in r for r in seen_by_el.execution_blocked_reasons)
+    for entitled in (officer("BG"), COORDINATOR):
+        assert as_seen_by(entitled, d.state).hits["HIT1"].matched == "iban:BG80BNBG96611020345678"
