@@ -21,7 +21,9 @@ HISTORY_FILES = sorted(Path(__file__).resolve().parent.glob("*.json"))
 
 def test_recorded_histories_are_present() -> None:
     assert {p.stem for p in HISTORY_FILES} >= {"full_lifecycle", "cancelled_in_execute",
-                                               "parked_then_overridden", "closed_at_results_deadline"}
+                                               "parked_then_overridden", "closed_at_results_deadline",
+                                               "hit_signalled_then_resolved_by_the_other_side",
+                                               "cancelled_with_an_open_hit", "hit_withdrawn_by_the_other_side"}
 
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])

@@ -35,6 +35,7 @@ from tests.workflows.scenario import (
     officer,
     wait_for,
 )
+from tests.workflows.test_lifecycle import record_history
 
 # A number no other operation of the session files; BG writes it nationally, DE internationally.
 BG_SPEC = OperationSpec.model_validate({
@@ -114,6 +115,7 @@ async def test_colliding_phones_block_both_until_resolved(gateway: OperationsGat
         assert state.hits[de_hit.hit_id].resolved_by == "lo-de (DE)"
         types = [r.type for r in AuditLog(session_engine).read(op)]
         assert types.count("deconfliction_hit_raised") == 1 and types.count("deconfliction_hit_resolved") == 1
+    await record_history(gateway.client, bg_op, "hit_signalled_then_resolved_by_the_other_side")
 
 
 async def test_a_cancelled_operation_withdraws_its_hits_and_releases_its_entries(
@@ -141,6 +143,8 @@ async def test_a_cancelled_operation_withdraws_its_hits_and_releases_its_entries
 
     await gateway.send(second_op, cmd.CancelOperation(actor=COORDINATOR, justification="duplicate referral"))
     await wait_for(gateway, second_op, lambda s: s.phase is Phase.CANCELLED)
+    await record_history(gateway.client, first_op, "cancelled_with_an_open_hit")
+    await record_history(gateway.client, second_op, "hit_withdrawn_by_the_other_side")
     third = await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=f"{operation_id}-3", spec=spec,
                                                  timing=SHORT_TIMING))
     assert third.hits == {}
