@@ -19,9 +19,9 @@ from domain.signing import key_id, load_public_key
 from gateway.audit import Verification, records_until, replay, timeline, verify_records
 from gateway.bundle import BundleUnreadable, export_bundle, verify_bundle
 from gateway.checkpoints import prove_inclusion, public_key_of, signing_key, take_checkpoint, verify_checkpoints
-from gateway.history import histories_from_server, load_histories
+from gateway.history import histories_from_server, histories_of_workflow, load_histories
 from gateway.history import replay as replay_histories
-from gateway.witness import histories, witnessed_heads
+from gateway.witness import histories, operation_ids_in_temporal, witnessed_heads
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints
 from store.consultations import Consultations
@@ -71,10 +71,13 @@ def _print_verification(result: Verification) -> None:
         console.print(f"[red]finding[/] {finding}", highlight=False)
 
 
-async def _verify_streams(c: Context, operation_ids: list[str]) -> list[Verification]:
-    """Each stream read and checked with a progress bar counting events (each is read, then checked)."""
+async def _verify_streams(c: Context, operation_ids: list[str] | None) -> list[Verification]:
+    """Each stream read and checked with a progress bar counting events (each is read, then checked);
+    None means every stream in the log and every operation Temporal knows of."""
     gateway = await c.gateway()
     log = AuditLog(c.engine)
+    if operation_ids is None:
+        operation_ids = sorted(set(log.streams()) | set(await operation_ids_in_temporal(gateway.client)))
     results = []
     total = sum(log.head(operation_id).seq for operation_id in operation_ids)
     with Progress(console=console, transient=True) as progress:
@@ -116,8 +119,9 @@ def audit_verify(ctx: typer.Context,
     if not operation_id and not all_streams:
         fail("name an operation, or pass --all (or --bundle FILE)")
     c.consult("audit verify", operation_id, *AUDITOR)
-    streams = AuditLog(c.engine).streams() if all_streams else [operation_id or ""]
-    results = run(_verify_streams(c, streams))
+    results = run(_verify_streams(c, [operation_id or ""] if not all_streams else None))
+    if operation_id and not all_streams and not results[0].events and not results[0].witnesses:
+        fail(f"operation {operation_id} is unknown: it has no events in the audit log and no Temporal history")
     for result in results:
         _print_verification(result)
     broken = [r for r in results if not r.intact]
@@ -186,7 +190,8 @@ def history_replay(ctx: typer.Context,
         else:  # a history holds the operation's data: reading it from the server is a logged consultation
             c.consult_each("history replay", [], *AUDITOR)
             client = (await c.gateway()).client
-            found = await histories_from_server(client, query or f"WorkflowId = '{workflow_id}'")
+            found = (await histories_from_server(client, query) if query
+                     else await histories_of_workflow(client, workflow_id or ""))
             read = sorted({history.workflow_id for _, history in found}) if found else [workflow_id]
             c.consult_each("history replay" + (f" --query {query}" if query else ""), list(read), *AUDITOR)
         if not found:

@@ -20,11 +20,13 @@ from rich.console import Console
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError
 from gateway.operations import OperationsGateway
 from settings import Settings, get_settings
+from store.checkpoints import CheckpointConflict
 from store.consultations import Consultations
 from store.db import make_engine
 from store.principals import Principals
@@ -75,6 +77,11 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             errors.print(f"[bold red]error:[/] {error}", highlight=False)
         except DBAPIError as error:
             errors.print(f"[bold red]error:[/] {_store_problem(error)}", highlight=False)
+        except RPCError as error:
+            errors.print(f"[bold red]error:[/] Temporal refused the request: {error.message}", highlight=False)
+        except CheckpointConflict as error:
+            errors.print(f"[bold red]finding:[/] the audit log no longer matches a checkpoint already signed: "
+                         f"{error}", highlight=False)
         except Exception as error:  # a bug, not the user's input: one line here, the traceback in a file
             where = _save_traceback(fn.__name__)
             errors.print(f"[bold red]internal error:[/] {type(error).__name__}: {error} "

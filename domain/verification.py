@@ -16,12 +16,41 @@ def _finding(stream_id: str, seq: int, kind: str, detail: str) -> ChainFinding:
     return ChainFinding(stream_id=stream_id, seq=seq, problem=f"{kind}: {detail}")
 
 
-def _written_as(record: AuditRecord, candidates: Sequence[int]) -> int | None:
-    """The sequence number under which this record's stored hash was computed, if another."""
-    for seq in candidates:
-        if seq != record.seq and chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash:
+# How far from its stored number a moved event is looked for; bounded so that a renumbered log of
+# a million events is still verified in linear time.
+MOVE_REACH = 32
+
+
+def _written_as(record: AuditRecord, likely_shift: int | None) -> int | None:
+    """The sequence number under which this record's stored hash was computed, if another; the shift
+    of the record before is tried first, since renumbering moves a whole run by the same amount."""
+    shifts = [likely_shift] if likely_shift else []
+    shifts += [d for step in range(1, MOVE_REACH + 1) for d in (step, -step) if d != likely_shift]
+    for shift in shifts:
+        seq = record.seq + shift
+        if seq >= 1 and chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash:
             return seq
     return None
+
+
+def _span(first: int, last: int) -> str:
+    return f"#{first}" if first == last else f"#{first}–#{last}"
+
+
+def _moved(stream_id: str, run: list[tuple[int, int]]) -> ChainFinding:
+    """One finding for a run of events that were each written ``shift`` numbers away from where they
+    are stored: a lone one was swapped, a longer run renumbered around an insertion or deletion."""
+    (first, written), (last, _) = run[0], run[-1]
+    if len(run) == 1:
+        return _finding(stream_id, first, "reordered", f"the event stored as #{first} was written as #{written}")
+    shift = written - first
+    moved = abs(shift)
+    what = "an event" if moved == 1 else f"{moved} events"
+    was = "was" if moved == 1 else "were"
+    cause = (f"{what} {was} inserted at {_span(first + shift, first - 1)}" if shift < 0
+             else f"{what} originally at {_span(first, first + shift - 1)} {was} deleted and the rest renumbered")
+    return _finding(stream_id, first, "renumbered",
+                    f"events {_span(first, last)} were written as {_span(first + shift, last + shift)}; {cause}")
 
 
 Progress = Callable[[int], None]
@@ -33,26 +62,37 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord],
     """Gaps, duplicates, reordering, broken links and edited content within one stream;
     ``progress`` is told how many more records were checked, every PROGRESS_EVERY records."""
     findings: list[ChainFinding] = []
-    seqs = [r.seq for r in records]
+    run: list[tuple[int, int]] = []  # (stored as, written as) of consecutive moved events
+
+    def close_run() -> None:
+        if run:
+            findings.append(_moved(stream_id, run))
+            run.clear()
+
     expected, prev_hash = 1, GENESIS_HASH
     for checked, record in enumerate(records, start=1):
         if progress is not None and checked % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
         if record.seq > expected:
+            close_run()
             missing = f"#{expected}" if record.seq == expected + 1 else f"#{expected}–#{record.seq - 1}"
             findings.append(_finding(stream_id, expected, "deleted", f"event {missing} is missing from the log"))
-        if chain_hash(record.prev_hash, record) != record.hash:
-            written = _written_as(record, seqs)
-            if written is not None:
-                findings.append(_finding(stream_id, record.seq, "reordered",
-                                         f"the event stored as #{record.seq} was written as #{written}"))
+        if chain_hash(record.prev_hash, record) == record.hash:
+            close_run()
+            if record.prev_hash != prev_hash:
+                findings.append(_finding(stream_id, record.seq, "broken link",
+                                         "its previous hash is not the hash of the event before it"))
+        else:
+            shift = run[-1][1] - run[-1][0] if run else None
+            written = _written_as(record, shift)
+            if run and (written is None or written - record.seq != shift or record.seq != run[-1][0] + 1):
+                close_run()
+            if written is None:
+                findings.append(_finding(stream_id, record.seq, "edited", "its content no longer matches its hash"))
             else:
-                findings.append(_finding(stream_id, record.seq, "edited",
-                                         "its content no longer matches its hash"))
-        elif record.prev_hash != prev_hash:
-            findings.append(_finding(stream_id, record.seq, "broken link",
-                                     "its previous hash is not the hash of the event before it"))
+                run.append((record.seq, written))
         expected, prev_hash = record.seq + 1, record.hash
+    close_run()
     if progress is not None:
         progress(len(records) % PROGRESS_EVERY)
     return findings

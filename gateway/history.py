@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from gateway.witness import histories
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.operation import OperationWorkflow
 from workflows.sandbox import workflow_runner
@@ -73,6 +74,12 @@ async def histories_from_server(client: Client, query: str) -> list[tuple[str, W
         history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
         found.append((f"{execution.id} run {execution.run_id}", history))
     return found
+
+
+async def histories_of_workflow(client: Client, workflow_id: str) -> list[tuple[str, WorkflowHistory]]:
+    """Every run of one workflow, followed through continue-as-new (no visibility query to quote into)."""
+    runs = await histories(client, workflow_id)
+    return [(f"{workflow_id} run {n} of {len(runs)}", history) for n, history in enumerate(runs, 1)]
 
 
 async def replay(histories: Sequence[tuple[str, WorkflowHistory]],

@@ -33,9 +33,17 @@ def _result_payload_data(event: HistoryEvent) -> list[bytes]:
         if marker.marker_name == _LOCAL_ACTIVITY_MARKER and "result" in marker.details:
             return [p.data for p in marker.details["result"].payloads]
     if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        data = [p.data for p in event.workflow_execution_started_event_attributes.input.payloads]
-        return [json.dumps(json.loads(d).get("head")).encode() for d in data if d.startswith(b"{")]
+        return [_carried_head(p.data) for p in event.workflow_execution_started_event_attributes.input.payloads]
     return []
+
+
+def _carried_head(data: bytes) -> bytes:
+    """The head a continued run was started with, or nothing usable (a first run, a damaged input)."""
+    try:
+        value: Any = json.loads(data)
+    except ValueError:
+        return b""
+    return json.dumps(value.get("head")).encode() if isinstance(value, dict) else b""
 
 
 def heads_in_history(history: WorkflowHistory) -> list[ChainHead]:
@@ -70,6 +78,12 @@ async def histories(client: Client, operation_id: str) -> list[WorkflowHistory]:
         run_id = started.continued_execution_run_id or None
         if run_id is None:
             return list(reversed(found))
+
+
+async def operation_ids_in_temporal(client: Client) -> list[str]:
+    """Every operation Temporal knows of, so that a stream deleted whole from the log is still checked."""
+    ids = {execution.id async for execution in client.list_workflows("WorkflowType = 'OperationWorkflow'")}
+    return sorted(ids)
 
 
 async def witnessed_heads(client: Client, operation_id: str) -> list[ChainHead]:

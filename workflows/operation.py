@@ -83,9 +83,7 @@ class OperationWorkflow:
             await self._run_inbox()
             await self._run_due_commands()
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                while self._inbox:  # a signal's command is not carried across; apply it first
-                    await self._run_inbox()
+                await self._drain_before_continuing()
                 workflow.continue_as_new(start.model_copy(update={
                     "open_command": None, "state": self._state, "head": self._head, "routes": self._routes}))
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -237,6 +235,16 @@ class OperationWorkflow:
     async def _release_entries(self, refs: list[str] | None) -> None:
         await workflow.execute_activity("release_entries", ReleaseEntriesRequest(
             operation_id=self._state.operation_id, refs=refs), start_to_close_timeout=DECONFLICT_TIMEOUT)
+
+    async def _drain_before_continuing(self) -> None:
+        """Return only when no update is running or waiting and no signal's command is pending: an
+        update accepted while the inbox ran would otherwise be dropped by continue-as-new, and a
+        signal's command is not carried across. Nothing may await between this and continue-as-new."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._inbox:
+                return
+            await self._run_inbox()
 
     async def _run_inbox(self) -> None:
         async with self._lock:

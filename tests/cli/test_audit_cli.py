@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -214,3 +214,32 @@ async def test_queries_of_an_unknown_operation_are_refused_by_name(cli: Cli) -> 
         assert result.exit_code == 1, result.output
         assert "refused: operation op-nowhere does not exist" in result.output
         assert "Traceback" not in result.output
+
+
+async def test_verifying_an_unknown_operation_is_refused_not_reported_intact(cli: Cli) -> None:
+    result = await cli("audit", "verify", "op-typo", actor="aud-1")
+    assert result.exit_code == 1, result.output
+    assert ("error: operation op-typo is unknown: it has no events in the audit log and no Temporal history"
+            in " ".join(result.output.split()))
+
+
+async def test_verify_all_checks_an_operation_whose_whole_stream_was_deleted(cli: Cli, prepared: str,
+                                                                             session_engine: Engine) -> None:
+    with session_engine.begin() as conn:
+        conn.execute(delete(audit_events).where(audit_events.c.stream_id == prepared))
+    result = await cli("audit", "verify", "--all", actor="aud-1")
+    assert result.exit_code == 1, result.output
+    assert f"{prepared} #1: truncated: the log ends at #0 but the workflow recorded events up to" in result.output
+
+
+async def test_a_malformed_visibility_query_is_named_as_temporal_refused_it(cli: Cli) -> None:
+    result = await cli("history", "replay", "--query", "WorkflowId = (", actor="aud-1")
+    assert result.exit_code == 1, result.output
+    assert "error: Temporal refused the request:" in result.output and "Traceback" not in result.output
+
+
+async def test_history_replay_by_workflow_id_takes_any_id_literally(cli: Cli, prepared: str) -> None:
+    replayed = await cli("history", "replay", "--workflow-id", prepared, actor="aud-1")
+    assert replayed.exit_code == 0 and f"replays {prepared} run 1 of 1" in replayed.output, replayed.output
+    quoted = await cli("history", "replay", "--workflow-id", "it's-not-there", actor="aud-1")
+    assert quoted.exit_code == 1 and "error: no workflow history found" in quoted.output, quoted.output

@@ -75,6 +75,10 @@ async def test_rewriting_history_before_a_checkpoint_is_caught(own_store: tuple[
     found = await cli("audit", "checkpoints", actor="aud-1")
     assert found.exit_code == 1
     assert "not a prefix of the current log" in found.output
+    resigned = await cli("audit", "checkpoint", actor="aud-1")  # the same size, another root: refused
+    assert resigned.exit_code == 1 and "Traceback" not in resigned.output
+    assert "finding: the audit log no longer matches a checkpoint already signed" in resigned.output
+    assert len(Checkpoints(engine).all()) == 1
 
 
 async def test_the_schedule_takes_checkpoints(temporal_client: Client, tmp_path: Path,

@@ -118,3 +118,34 @@ def test_inserted_event(store_engine: Engine, witnesses: list[ChainHead]) -> Non
     assert findings(store_engine, witnesses) == [
         f"{STREAM} #{seq}: inserted: events #{seq}–#{seq} are in the log but the workflow never appended "
         f"them (its last head is #{seq - 1})"]
+
+
+def test_event_inserted_mid_stream_and_the_rest_renumbered(store_engine: Engine, witnesses: list[ChainHead]) -> None:
+    records = AuditLog(store_engine).read(STREAM)
+    last = records[-1].seq
+    forged = chained(records[3].model_copy(update={"event_id": "forged", "justification": "backdated"}),
+                     records[3].prev_hash)
+    with as_attacker(store_engine) as conn:
+        for seq in range(last, 3, -1):
+            conn.execute(update(t).where(t.c.stream_id == STREAM, t.c.seq == seq).values(seq=seq + 1))
+        conn.execute(insert(t).values(**forged.model_dump(exclude={"position"})))
+    assert findings(store_engine, witnesses) == [
+        f"{STREAM} #5: renumbered: events #5–#{last + 1} were written as #4–#{last}; an event was inserted at #4",
+        f"{STREAM} #4: rewritten: the chain at #4 differs from the head the workflow recorded; "
+        "an event in #3–#4 was altered and the chain recomputed",
+        f"{STREAM} #{last + 1}: inserted: events #{last + 1}–#{last + 1} are in the log but the workflow never "
+        f"appended them (its last head is #{last})"]
+
+
+def test_event_deleted_mid_stream_and_the_rest_renumbered(store_engine: Engine, witnesses: list[ChainHead]) -> None:
+    last = witnesses[-1].seq
+    with as_attacker(store_engine) as conn:
+        conn.execute(delete(t).where(t.c.stream_id == STREAM, t.c.seq == 4))
+        for seq in range(5, last + 1):
+            conn.execute(update(t).where(t.c.stream_id == STREAM, t.c.seq == seq).values(seq=seq - 1))
+    assert findings(store_engine, witnesses) == [
+        f"{STREAM} #4: renumbered: events #4–#{last - 1} were written as #5–#{last}; "
+        "an event originally at #4 was deleted and the rest renumbered",
+        f"{STREAM} #4: rewritten: the chain at #4 differs from the head the workflow recorded; "
+        "an event in #3–#4 was altered and the chain recomputed",
+        f"{STREAM} #{last}: truncated: the log ends at #{last - 1} but the workflow recorded events up to #{last}"]

@@ -213,6 +213,15 @@ def test_checking_a_long_stream_reports_progress_for_every_record() -> None:
     assert told == [10_000, 10_000, 5_000]
 
 
+def test_a_long_stream_renumbered_around_a_deletion_is_one_finding_not_one_per_event() -> None:
+    events = driven_to("closed").events
+    many = chain([record_of(STREAM, n, f"evt-{n}", events[n % len(events)]) for n in range(1, 20_001)])
+    renumbered = many[:99] + [r.model_copy(update={"seq": r.seq - 1}) for r in many[100:]]
+    assert problems(chain_findings(STREAM, renumbered)) == [
+        (100, "renumbered: events #100–#19999 were written as #101–#20000; "
+              "an event originally at #100 was deleted and the rest renumbered")]
+
+
 @given(moment=st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
 def test_utc_text_is_the_fixed_width_form_every_stored_hash_was_computed_with(moment: datetime) -> None:
     try:
