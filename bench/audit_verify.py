@@ -62,9 +62,10 @@ from domain.merkle import (
 )
 from domain.model import OperationSpec, Phase, Task, TaskKind
 from domain.prioritisation import ScoringPolicy
-from domain.signing import generate_key, sign_checkpoint, verify_checkpoint
+from domain.signing import sign_checkpoint, verify_checkpoint
 from domain.state import OperationState, evolve
 from domain.timing import Timing
+from gateway.checkpoints import generate_key
 from store.audit_log import RECORD_COLUMNS, record_from_row
 from store.db import as_utc, gc_paused, make_engine, upgrade
 from store.tables import audit_events

@@ -189,10 +189,16 @@ def drop_task(ctx: typer.Context, operation_id: OperationId, task_id: str, justi
 
 
 def _identifier(text: str) -> dict[str, str]:
-    parts = [p.strip() for p in text.split(":", 2)]
-    if len(parts) < 2 or not parts[1]:
-        fail(f"--identifier: {text!r} must be KIND:VALUE or KIND:VALUE:COUNTRY, e.g. phone:+359899765432")
-    return {"kind": parts[0].lower(), "value": parts[1], **({"country": parts[2]} if len(parts) == 3 else {})}
+    """KIND:VALUE[:COUNTRY]; the value may hold colons itself (identity_document:passport:381234567:BG),
+    so only a last part of two letters after at least three is taken as the country."""
+    kind, _, rest = (part.strip() for part in text.partition(":"))
+    value, _, country = rest.rpartition(":")
+    if not (value and re.fullmatch(r"[A-Za-z]{2}", country.strip())):
+        value, country = rest, ""
+    if not kind or not value.strip():
+        fail(f"--identifier: {text!r} must be KIND:VALUE or KIND:VALUE:COUNTRY, e.g. phone:+359899765432 "
+             "or identity_document:passport:381234567:BG")
+    return {"kind": kind.lower(), "value": value.strip(), **({"country": country.strip()} if country else {})}
 
 
 def _place(text: str) -> Place:

@@ -133,12 +133,27 @@ def parse_when(text: str, field: str, now: datetime | None = None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: an unquoted 1985-02-31 stays text for the model to refuse
+    by field name, rather than failing inside the parser; valid dates and times parse the same."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
 def load_document(path: Path) -> Any:
     if not path.exists():
         fail(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        fail(f"{path}: not UTF-8 text (byte {error.start}): save the spec as UTF-8")
+    except OSError as error:
+        fail(f"{path}: cannot be read: {error.strerror or error}")
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_TextDatesLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         fail(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}")
 

@@ -95,16 +95,6 @@ def key_id(public_key: PublicKeyInput) -> str:
     return hashlib.sha256(raw_public_key(public_key)).hexdigest()[:16]
 
 
-def generate_key() -> tuple[bytes, bytes]:
-    """A new Ed25519 key pair as (private PEM PKCS#8 unencrypted, public PEM SubjectPublicKeyInfo)."""
-    private = Ed25519PrivateKey.generate()
-    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-    return private_pem, public_pem
-
-
 def sign_checkpoint(private_key: PrivateKeyInput, size: int, root: bytes, issued_at: datetime) -> Checkpoint:
     key = load_private_key(private_key)
     signature = key.sign(checkpoint_message(size, root, issued_at))

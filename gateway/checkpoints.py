@@ -7,13 +7,26 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from domain.merkle import audit_leaf, consistency_proof, inclusion_proof, root, verify_consistency, verify_inclusion
-from domain.signing import Checkpoint, generate_key, key_id, load_private_key, verify_checkpoint
+from domain.signing import Checkpoint, key_id, load_private_key, verify_checkpoint
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints, global_leaves, iter_global_records, make_checkpoint, settled_position
+
+
+def generate_key() -> tuple[bytes, bytes]:
+    """A new Ed25519 key pair as (private PEM PKCS#8 unencrypted, public PEM SubjectPublicKeyInfo);
+    here, not in domain/, because it draws on the OS random source."""
+    private = Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private_pem, public_pem
 
 
 def signing_key(path: Path, create: bool = False) -> bytes:

@@ -50,6 +50,11 @@ BAD_SPECS = {
     "bad_crime_area.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [EL]\ncrime_areas: [jaywalking]",
                             "crime_areas.0: Input should be"),
     "list.yaml": ("- just\n- a list", "expected a mapping"),
+    "impossible_birth_date.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [EL]\n"
+                                   "crime_areas: [migrant_smuggling]\ntargets:\n  - name: Ivan Petrov\n"
+                                   "    date_of_birth: 1985-02-31",
+                                   "targets.0.date_of_birth: Value error, date_of_birth '1985-02-31' is not a date "
+                                   "of the calendar"),
 }
 
 
@@ -64,6 +69,17 @@ async def test_bad_spec_is_refused_and_starts_nothing(name: str, cli: Cli, tmp_p
     assert message in result.output
     assert "Traceback" not in result.output
     await _absent(gateway, session_engine, operation_id)
+
+
+async def test_a_spec_that_cannot_be_read_is_named_without_a_traceback(cli: Cli, tmp_path: Path,
+                                                                      operation_id: str) -> None:
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("code_name: Sófia\n".encode("latin-1"))
+    for path, message in [(latin1, f"{latin1}: not UTF-8 text (byte 12): save the spec as UTF-8"),
+                          (tmp_path, f"{tmp_path}: cannot be read: Is a directory")]:
+        result = await cli("operation", "open", str(path), "--id", operation_id)
+        assert result.exit_code == 1, result.output
+        assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
 @pytest.fixture
@@ -122,6 +138,11 @@ async def test_intelligence_names_identifiers_and_shows_them_to_who_may_see_it(c
                            actor="lo-bg")
     assert unreadable.exit_code == 1 and "Traceback" not in unreadable.output
     assert "iban 'GB00 1234' is not a valid IBAN" in unreadable.output
+    document = await cli("operation", "add-intel", in_prepare, "--summary", "Travels on this passport",
+                         "--identifier", "identity_document:passport:381234567:BG", actor="lo-bg")
+    assert document.exit_code == 0, document.output
+    shown = await cli("operation", "intel", in_prepare, "IN3", actor="lo-bg")
+    assert "identity_document passport:381234567 (BG)" in shown.output, shown.output
     malformed = await cli("operation", "add-intel", in_prepare, "--summary", "x", "--identifier", "GB82", actor="lo-bg")
     assert malformed.exit_code == 1
     assert "--identifier: 'GB82' must be KIND:VALUE or KIND:VALUE:COUNTRY" in malformed.output

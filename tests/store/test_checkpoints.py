@@ -16,7 +16,8 @@ from domain.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from domain.signing import generate_key, sign_checkpoint, verify_checkpoint
+from domain.signing import sign_checkpoint, verify_checkpoint
+from gateway.checkpoints import generate_key
 from store.audit_log import AuditLog
 from store.checkpoints import CheckpointConflict, Checkpoints, global_leaves, iter_global_records, make_checkpoint
 

@@ -29,12 +29,12 @@ from domain.merkle import (
 from domain.signing import (
     Checkpoint,
     checkpoint_message,
-    generate_key,
     key_id,
     raw_public_key,
     sign_checkpoint,
     verify_checkpoint,
 )
+from gateway.checkpoints import generate_key
 
 # --- the certificate-transparency / transparency-dev reference vectors ---------------------------
 
