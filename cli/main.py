@@ -17,7 +17,7 @@ from domain.actors import Role
 from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
 from domain.reference import participant
-from domain.visibility import as_seen_by, hidden_matches, redact
+from domain.visibility import READ_ANY_OPERATION, as_seen_by, hidden_matches, redact, require_reader
 from gateway.audit import replay, timeline
 from store.audit_log import AuditLog
 from store.principals import Principal, PrincipalConflict, Principals
@@ -296,7 +296,8 @@ def show(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's current state."""
     c = ctx_of(ctx)
     viewer = c.consult("operation show", operation_id)
-    console.print(render.operation_panel(as_seen_by(viewer, run(_state(c, operation_id)))))
+    state = require_reader(viewer, run(_state(c, operation_id)))
+    console.print(render.operation_panel(as_seen_by(viewer, state)))
 
 
 @operation_app.command("timeline")
@@ -308,7 +309,7 @@ def show_timeline(ctx: typer.Context, operation_id: OperationId) -> None:
     records = AuditLog(c.engine).read(operation_id)
     if not records:
         fail(f"operation {operation_id} has no events in the audit log")
-    matches = hidden_matches(viewer, replay(records))
+    matches = hidden_matches(viewer, require_reader(viewer, replay(records)))
     entries = [e.model_copy(update={"summary": redact(e.summary, matches)}) for e in timeline(records)]
     console.print(render.timeline_table(entries, f"Timeline of {operation_id}"))
 
@@ -322,12 +323,15 @@ def list_operations(ctx: typer.Context,
                     parked: Annotated[bool | None, typer.Option("--parked/--not-parked")] = None) -> None:
     """List operations by phase, member state or priority (Temporal visibility)."""
     c = ctx_of(ctx)
-    c.consult("operation list")
+    viewer = c.consult("operation list")
 
     async def go():  # type: ignore[no-untyped-def]
         return await (await c.gateway()).list(phase, state, min_priority, parked)
 
-    console.print(render.operations_table(run(go())))
+    rows = run(go())
+    if viewer.role not in READ_ANY_OPERATION:  # a state lists only the operations it takes part in
+        rows = [row for row in rows if viewer.member_state in (row.lead_state, *row.member_states)]
+    console.print(render.operations_table(rows))
 
 
 # --- tasks and results ---------------------------------------------------------------------------

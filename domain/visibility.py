@@ -1,4 +1,10 @@
-"""Who may see an intelligence item: it follows from its handling code and the viewer's state.
+"""Who may read an operation, and who may see an intelligence item in it.
+
+An operation is read by the task force's coordinators and auditors and by the states taking part
+in it (lead, participating member states, invited partners); a hit tells another state only that
+it collided, never the operation itself.
+
+An intelligence item's visibility follows from its handling code and the viewer's state:
 
 * The task force's coordinators and auditors see every item.
 * The providing state always sees its own items, and a state the provider released an item to sees it.
@@ -17,6 +23,24 @@ from domain.state import OperationState
 OPEN_TO_MEMBER_STATES = (HandlingCode.H0, HandlingCode.H1)
 
 
+READ_ANY_OPERATION = (Role.COORDINATOR, Role.AUDITOR, Role.SYSTEM)
+
+
+def may_read(viewer: Actor, state: OperationState) -> bool:
+    if viewer.role in READ_ANY_OPERATION:
+        return True
+    code = viewer.member_state
+    return code is not None and (code == state.lead_state or code in state.participants)
+
+
+def require_reader(viewer: Actor, state: OperationState) -> OperationState:
+    if not may_read(viewer, state):
+        raise NotAuthorised(f"{viewer.describe()} may not read operation {state.operation_id}: "
+                            f"{viewer.member_state or 'no member state'} takes no part in it (only its lead, "
+                            "participating states and invited partners, coordinators and auditors may)")
+    return state
+
+
 def is_visible_to_state(item: Intelligence, code: str | None, state: OperationState) -> bool:
     if code is None:
         return False
@@ -26,7 +50,7 @@ def is_visible_to_state(item: Intelligence, code: str | None, state: OperationSt
 
 
 def can_see(item: Intelligence, viewer: Actor, state: OperationState) -> bool:
-    if viewer.role in (Role.COORDINATOR, Role.AUDITOR, Role.SYSTEM):
+    if viewer.role in READ_ANY_OPERATION:
         return True
     return is_visible_to_state(item, viewer.member_state, state)
 

@@ -25,7 +25,7 @@ from domain.errors import DomainError
 from domain.model import Intelligence, Phase, Task
 from domain.reference import member_state as member_state_code
 from domain.state import OperationState
-from domain.visibility import require_visible
+from domain.visibility import require_reader, require_visible
 from workflows.messages import (
     CODE_NAME,
     LEAD_STATE,
@@ -144,6 +144,7 @@ class OperationsGateway:
 
     async def intelligence(self, operation_id: str, viewer: Actor, item_id: str | None = None) -> list[Intelligence]:
         """Items the viewer may see; asking for one it may not see is refused, naming the rule."""
+        require_reader(viewer, await self.state(operation_id))
         visible: list[Intelligence] = await self._query(operation_id, OperationWorkflow.intelligence, viewer)
         if item_id is None:
             return visible

@@ -192,13 +192,18 @@ class DeconflictionIndex:
         """Hits of ``entries`` on the live entries of other operations (``exclude_operation_id`` is
         usually the checking operation itself). One hit per checked entry and other operation's entry (the
         best-scoring, for persons and windows)."""
-        prepared = self._prepare(entries)
+        clear = list(entries)
+        prepared = self._prepare(clear)
+        # In privacy mode the index answers in digests; the checker names what matched in its own clear
+        # value, which it already holds, so nothing of the other side is revealed.
+        own_value = {p.key: c.key for p, c in zip(prepared, clear, strict=True) if p.kind is EntryKind.IDENTIFIER}
         by_kind: dict[EntryKind, list[IndexEntry]] = defaultdict(list)
         for entry in prepared:
             by_kind[entry.kind].append(entry)
         hits: list[Hit] = []
         with self._engine.connect() as conn:
-            hits += self._check_identifiers(conn, by_kind[EntryKind.IDENTIFIER], exclude_operation_id)
+            hits += [h.model_copy(update={"matched": own_value.get(h.matched, h.matched)})
+                     for h in self._check_identifiers(conn, by_kind[EntryKind.IDENTIFIER], exclude_operation_id)]
             hits += self._check_persons(conn, by_kind[EntryKind.PERSON], exclude_operation_id)
             hits += self._check_windows(conn, by_kind[EntryKind.WINDOW], exclude_operation_id)
         return hits

@@ -15,7 +15,8 @@ from tests.conftest import TASK_QUEUE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PRINCIPALS = [("coord-1", "coordinator", None), ("ap-bg-1", "approver", "BG"), ("ap-bg-2", "approver", "BG"),
-              ("ap-el-1", "approver", "EL"), ("lo-bg", "liaison_officer", "BG"), ("aud-1", "auditor", None)]
+              ("ap-el-1", "approver", "EL"), ("lo-bg", "liaison_officer", "BG"), ("aud-1", "auditor", None),
+              ("lo-fr", "liaison_officer", "FR"), ("lo-rs", "liaison_officer", "RS")]
 
 
 class Cli:

@@ -37,6 +37,26 @@ async def test_open_show_and_list_from_the_example_spec(cli: Cli, operation_id: 
     assert verified.exit_code == 0 and "intact" in verified.output, verified.output
 
 
+async def test_only_the_states_taking_part_read_an_operation(cli: Cli, operation_id: str) -> None:
+    assert (await cli("operation", "open", str(EXAMPLES / "operation.yaml"), "--id", operation_id)).exit_code == 0
+    for read in (("operation", "show"), ("operation", "timeline"), ("operation", "intel")):
+        outsider = await cli(*read, operation_id, actor="lo-fr")
+        assert outsider.exit_code == 1, outsider.output
+        assert (f"refused: lo-fr (liaison_officer of FR) may not read operation {operation_id}: FR takes no part "
+                "in it") in " ".join(outsider.output.split())
+        assert "KORAB" not in outsider.output
+        partner = await cli(*read, operation_id, actor="lo-rs")
+        assert partner.exit_code == 0, partner.output
+    for _ in range(50):  # visibility is eventually consistent
+        if operation_id in (await cli("operation", "list", actor="lo-bg")).output:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        pytest.fail("the operation never appeared in BG's list")
+    assert operation_id not in (await cli("operation", "list", actor="lo-fr")).output
+    assert operation_id in (await cli("operation", "list", actor="aud-1")).output
+
+
 BAD_SPECS = {
     "malformed.yaml": ("code_name: [KORAB\nlead_state: BG", "not valid YAML"),
     "malformed.json": ('{"code_name": "KORAB",', "not valid JSON"),

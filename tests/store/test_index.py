@@ -116,6 +116,9 @@ def test_privacy_mode_stores_no_clear_identifier_or_name_yet_hits(store_engine: 
     hits = index.check(entries_for_target(ivan("EL", name="PETROV Ivan", dob="1985-07-03"), "EL"))
     assert {h.kind for h in hits} == {EntryKind.IDENTIFIER, EntryKind.PERSON}
     assert len([h for h in hits if h.kind is EntryKind.IDENTIFIER]) == 3
+    # what matched is named in the checker's own clear value, never as a digest
+    assert {h.matched for h in hits if h.kind is EntryKind.IDENTIFIER} == {
+        "phone:+359888123456", "iban:BG80BNBG96611020345678", "vehicle:BG:CA1234AB"}
     assert {h.operation_id for h in hits} == {"op-bg"}
     muller = Target(name="MUELLER Juergen", date_of_birth="1985", identifiers=(
         Identifier(kind=IdentifierKind.PHONE, value="030 901820", country="DE"),))
