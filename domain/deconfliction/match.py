@@ -67,15 +67,52 @@ def parts_score(a: NameParts, b: NameParts) -> float:
     return SURNAME_WEIGHT * surname_similarity(a[1], b[1]) + GIVEN_WEIGHT * given_similarity(a[0], b[0])
 
 
+#: Endings that form a surname from a given name (patronymics and their descendants): Slavic
+#: Ivan -> Ivanov, Petar -> Petrov, Nikola -> Nikolić; Greek Nikolaos -> Nikolaou, Georgios -> Georgopoulos;
+#: Romanian Ion -> Ionescu.
+_SLAVIC_ENDINGS = ("ov", "ev", "ova", "eva", "ovic", "evic", "ic", "ovich", "evich", "ovski", "evski", "ovska",
+                   "evska", "in", "ina", "enko", "uk", "chuk", "ovna", "evna", "ovych", "evych", "escu")
+_GREEK_ENDINGS = ("ou", "opoulos", "opoulou", "idis", "idou", "akis", "atos")
+_VOWELS = "aeiouy"
+
+
+def _stems(given: str) -> set[str]:
+    """The forms a given name takes before a patronymic ending: Ivan, Nikol(a), Petr (Petar), Georg(ios)."""
+    stems = {given}
+    if given[-1:] in _VOWELS:
+        stems.add(given[:-1])
+    if len(given) > 3 and given[-2] in "ae" and given[-1] not in _VOWELS:
+        stems.add(given[:-2] + given[-1])  # the fleeting vowel: Petar -> Petrov, Dimitar -> Dimitrov
+    return stems
+
+
+def _formed_from(surname: str, given: str) -> bool:
+    if surname == given or len(given) < 3:
+        return False
+    slavic = any(surname == stem + end for stem in _stems(given) for end in _SLAVIC_ENDINGS)
+    greek_stems = {given[:-2], given[:-3]} if given[-2:] in ("os", "as", "is", "es") else set()
+    return slavic or any(surname == stem + end for stem in greek_stems for end in _GREEK_ENDINGS)
+
+
+def derived_names(a: str, b: str) -> bool:
+    """Whether a token of one part is a surname formed from a token of the other ("ivanov" from "ivan"):
+    related names of different people, not the same token written differently."""
+    return any(_formed_from(x, y) or _formed_from(y, x) for x in a.split() for y in b.split())
+
+
 def name_score(a: Sequence[NameParts], b: Sequence[NameParts]) -> float:
     """Best score over every pair of variants, each tried with both assignments of ``a``'s tokens
-    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov")."""
+    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov"). The swapped assignment must
+    not pair a name with a surname formed from it: "Georgi Ivanov" and "Ivan Georgiev" are two people."""
     best = 0.0
     for pa in a:
         for candidate in (pa, flipped(pa)):
+            swapped = candidate is not pa
             for pb in b:
                 if candidate == pb:
                     return 1.0
+                if swapped and (derived_names(candidate[0], pb[0]) or derived_names(candidate[1], pb[1])):
+                    continue
                 best = max(best, parts_score(candidate, pb))
     return best
 

@@ -204,9 +204,13 @@ _SR = {
     "с": "s", "т": "t", "ћ": "c", "у": "u", "ф": "f", "х": "h", "ц": "c", "ч": "c", "џ": "dz", "ш": "s",
     "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
 }
+# Macedonian: the official romanisation (as in Macedonian passports), which writes ж, ч, ш, џ as digraphs.
+_MK = {**_SR, "ж": "zh", "ч": "ch", "ш": "sh", "џ": "dzh", "ц": "c", "ѓ": "gj", "ќ": "kj", "ѕ": "dz", "ј": "j"}
 
 _UKRAINIAN_ONLY = set("ґєії")
-_SERBIAN_ONLY = set("ђјљњћџѓќѕ")
+_SERBIAN_ONLY = set("ђћ")
+_MACEDONIAN_ONLY = set("ѓќѕ")
+_SERBIAN_OR_MACEDONIAN = set("јљњџ")
 _RUSSIAN_ONLY = set("ыэё")
 
 # Greek: ELOT 743 (ISO 843 type 2), as in Greek passports. Digraphs are handled in _greek().
@@ -324,12 +328,17 @@ def _romanisations(name: str) -> list[str]:
         letters = set(lowered)
         if letters & _SERBIAN_ONLY:
             forms.append(_transliterate(name, _SR))
+        elif letters & _MACEDONIAN_ONLY:
+            forms.append(_transliterate(name, _MK))
+        elif letters & _SERBIAN_OR_MACEDONIAN:
+            forms += [_transliterate(name, _SR), _transliterate(name, _MK)]
         elif letters & _UKRAINIAN_ONLY:
             forms += [_transliterate(name, _UK, _UK_INITIAL), _transliterate(name, _RU_COMMON)]
         elif letters & _RUSSIAN_ONLY:
             forms += [_transliterate(name, _RU_ICAO), _transliterate(name, _RU_COMMON)]
-        else:  # ambiguous: Bulgarian and Russian (both systems), which differ in й, х, щ, ъ, ю, я
-            forms += [_transliterate(name, _BG), _transliterate(name, _RU_ICAO), _transliterate(name, _RU_COMMON)]
+        else:  # ambiguous: every state's own system (they differ in г, й, х, ц, ч, ш, щ, ъ, ю, я)
+            forms += [_transliterate(name, table, initial) for table, initial in (
+                (_BG, None), (_RU_ICAO, None), (_RU_COMMON, None), (_UK, _UK_INITIAL), (_SR, None), (_MK, None))]
     if has_greek:
         base = forms or [lowered]
         forms = [_greek(f) for f in base] + [_greek(f, phonetic=True) for f in base]

@@ -51,6 +51,14 @@ def hits(a: IndexEntry, b: IndexEntry) -> bool:
     ("Ivan Petrov", "Ivan Petrof"),  # a typo
     ("Ivan Georgiev Petrov", "Ivan Petrov"),  # a middle name on one side
     ("Мария Христова", "Maria Hristova"),
+    ("Ivan Petrov", "PETROF Ivan"),  # order and spelling both differ
+    # Cyrillic of other states by their own systems, also when no letter gives the language away
+    ("Душан Шарац", "Dušan Šarac"),  # Serbian
+    ("Милош Јовановић", "Milos Jovanovic"),
+    ("Ганна Гончаренко", "Hanna Honcharenko"),  # Ukrainian
+    ("Ѓорѓи Шишков", "Gjorgji Shishkov"),  # Macedonian
+    ("Никола Шишков", "Nikola Shishkov"),
+    ("Georgios Nikolaou", "NIKOLAOU Georgios"),
 ])
 def test_cross_script_and_spelling_variants_hit(query: str, indexed: str) -> None:
     assert hits(person_of(query), person_of(indexed))
@@ -63,6 +71,12 @@ def test_cross_script_and_spelling_variants_hit(query: str, indexed: str) -> Non
     ("Georgi Petrov", "Ivan Petrov"),
     ("Ivan Pavlov", "Ivan Petrov"),
     ("Ιωάννης Παπαδάκης", "Ioannis Papadopoulos"),
+    # a given name against a surname formed from it, the names crossed: two people, one family's names
+    ("Georgi Ivanov", "Ivan Georgiev"),
+    ("Todor Ivanov", "Ivan Todorov"),
+    ("Dimitar Nikolov", "Nikola Dimitrov"),
+    ("Stefan Petrov", "Petar Stefanov"),
+    ("Νικόλαος Γεωργίου", "Georgios Nikolaou"),
 ])
 def test_near_misses_do_not_hit(query: str, indexed: str) -> None:
     assert not hits(person_of(query), person_of(indexed))
@@ -105,6 +119,14 @@ def test_name_score_is_symmetric_for_order_and_weighs_the_surname_most() -> None
     swapped_given = split_name("Iwan Petrov")
     assert match.name_score(a, split_name("PETROV Ivan")) == 1.0
     assert match.name_score(a, swapped_given) > match.name_score(a, b)
+
+
+@pytest.mark.parametrize(("surname", "given"), [
+    ("ivanov", "ivan"), ("petrov", "petar"), ("dimitrov", "dimitar"), ("nikolic", "nikola"), ("ivanova", "ivan"),
+    ("georgiou", "georgios"), ("georgopoulos", "georgios"), ("ioannou", "ioannis"), ("ionescu", "ion")])
+def test_surnames_formed_from_given_names_are_recognised(surname: str, given: str) -> None:
+    assert match.derived_names(surname, given) and match.derived_names(given, surname)
+    assert not match.derived_names(given, given)
 
 
 def test_soundex() -> None:
