@@ -36,7 +36,7 @@ def found_hit(operation_id: str, hit: Hit, contact: tuple[str, HandlingCode]) ->
     return FoundHit(hit_id=hit_id_for(hit.kind.value, (operation_id, hit.ref), (hit.operation_id, hit.other_ref)),
                     kind=hit.kind.value, matched=hit.matched, own_ref=hit.ref, other_ref=hit.other_ref,
                     other_operation_id=hit.operation_id, other_state=hit.member_state, other_contact=contact[0],
-                    other_handling_code=contact[1])
+                    other_handling_code=HandlingCode.strictest(contact[1], hit.other_handling_code))
 
 
 def entries_of(request: DeconflictRequest) -> list[IndexEntry]:

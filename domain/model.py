@@ -31,6 +31,11 @@ class HandlingCode(StrEnum):
     H2 = "H2"  # not to be passed on without the provider's permission
     H3 = "H3"  # other restrictions, stated
 
+    @staticmethod
+    def strictest(*codes: HandlingCode | str | None) -> HandlingCode:
+        """The most restrictive of the codes given (H0 < H1 < H2 < H3); H0 when none is."""
+        return max((HandlingCode(c) for c in codes if c), default=HandlingCode.H0)
+
 
 class CrimeArea(StrEnum):
     MIGRANT_SMUGGLING = "migrant_smuggling"

@@ -127,6 +127,12 @@ class OperationState(BaseModel):
     def item(self, item_id: str) -> Intelligence | None:
         return next((i for i in self.intelligence if i.item_id == item_id), None)
 
+    def handling_code_of(self, ref: str) -> HandlingCode:
+        """The code under which ``ref`` (a target, an item, a day) is shared: its own or the operation's,
+        whichever restricts more."""
+        owner = self.item(ref) or next((t for t in self.targets if t.target_id == ref), None)
+        return HandlingCode.strictest(self.handling_code, owner.handling_code if owner is not None else None)
+
 
 def _opened(s: OperationState, e: ev.OperationOpened) -> dict[str, Any]:
     spec = e.spec

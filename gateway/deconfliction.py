@@ -55,6 +55,6 @@ def precheck(engine: Engine, index: DeconflictionIndex, targets: Sequence[Target
         number = int(hit.ref)
         found.append(PrecheckHit(target=number, name=targets[number - 1].name, kind=hit.kind.value,
                                  matched=hit.matched, other_state=hit.member_state, other_contact=contact,
-                                 other_handling_code=code))
+                                 other_handling_code=HandlingCode.strictest(code, hit.other_handling_code)))
     return Precheck(checked=len(targets) - len(refused), hits=sorted(found, key=lambda h: h.target),
                     refused=refused)

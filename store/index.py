@@ -122,6 +122,8 @@ class DeconflictionIndex:
     def _row(operation_id: str, entry: IndexEntry) -> dict[str, Any]:
         row: dict[str, Any] = {"operation_id": operation_id, "member_state": entry.member_state,
                                "ref": entry.ref, "released": False}
+        if entry.kind is not EntryKind.WINDOW:
+            row["handling_code"] = entry.handling_code
         if entry.kind is EntryKind.IDENTIFIER:
             row["key"] = entry.key
         elif entry.kind is EntryKind.PERSON:
@@ -223,13 +225,14 @@ class DeconflictionIndex:
         hits: dict[tuple[str, str, str], Hit] = {}
         t = identifiers_t
         for keys in _chunks(refs, _lookup_chunk(conn)):
-            rows = conn.execute(select(t.c.key, t.c.operation_id, t.c.member_state, t.c.ref)
+            rows = conn.execute(select(t.c.key, t.c.operation_id, t.c.member_state, t.c.ref, t.c.handling_code)
                                 .where(_member_of(conn, t.c.key, keys), self._live(t, exclude)))
-            for key, operation_id, member_state, other_ref in rows:
+            for key, operation_id, member_state, other_ref, handling_code in rows:
                 for ref in refs[key]:
                     hits.setdefault((key, ref, operation_id), Hit(
                         kind=EntryKind.IDENTIFIER, matched=key, ref=ref, operation_id=operation_id,
-                        member_state=member_state, score=1.0, other_ref=other_ref))
+                        member_state=member_state, score=1.0, other_ref=other_ref,
+                        other_handling_code=handling_code))
         return list(hits.values())
 
     def _check_persons(self, conn: Connection, entries: list[IndexEntry], exclude: str | None) -> list[Hit]:
@@ -249,7 +252,7 @@ class DeconflictionIndex:
         all_ids = set().union(*candidates.values()) if candidates else set()
         for ids in _chunks(sorted(all_ids), _lookup_chunk(conn)):
             rows = conn.execute(select(p.c.id, p.c.operation_id, p.c.member_state, p.c.ref, p.c.names,
-                                       p.c.date_of_birth)
+                                       p.c.date_of_birth, p.c.handling_code)
                                 .where(_member_of(conn, p.c.id, ids), self._live(p, exclude)))
             persons.update((row.id, row) for row in rows)
         best: dict[tuple[int, str, str], Hit] = {}
@@ -265,6 +268,7 @@ class DeconflictionIndex:
                     names = decoded[person_id] = decode_names(row.names)
                 hit = person_hit(query, names, row.date_of_birth, row.operation_id, row.member_state, row.ref)
                 if hit is not None:
+                    hit = hit.model_copy(update={"other_handling_code": row.handling_code})
                     slot = (i, row.operation_id, row.ref)
                     if slot not in best or best[slot].score < hit.score:
                         best[slot] = hit

@@ -78,6 +78,7 @@ deconfliction_identifiers = Table(
     Column("ref", String(120), nullable=False),
     Column("key", String(200), nullable=False, index=True),
     Column("released", Boolean, nullable=False, default=False),
+    Column("handling_code", String(4), nullable=True),  # of the target or item; NULL: the operation's
     UniqueConstraint("operation_id", "key"),
 )
 
@@ -91,6 +92,7 @@ deconfliction_persons = Table(
     Column("names", Text, nullable=True),  # "given|surname;given|surname" variants; NULL in privacy mode
     Column("date_of_birth", String(10), nullable=True),  # NULL in privacy mode
     Column("released", Boolean, nullable=False, default=False),
+    Column("handling_code", String(4), nullable=True),
     UniqueConstraint("operation_id", "fingerprint"),
 )
 

@@ -210,7 +210,7 @@ class OperationWorkflow:
             mirror = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.other_ref,
                                       other_state=self._state.our_states_in(ours)[0],
                                       other_contact=state.point_of_contact,
-                                      other_handling_code=state.handling_code)
+                                      other_handling_code=self._state.handling_code_of(hit.own_ref))
             told = await self._tell_other_side(hit.hit_id, "deconfliction_hit",
                                                HitNotice(hit=mirror, from_operation_id=state.operation_id))
             if not told and self._state.hits[hit.hit_id].is_open:  # its entries outlived it: nothing to resolve with

@@ -60,6 +60,7 @@ class IndexEntry(_Frozen):
     longitude: float | None = None
     start: datetime | None = None
     end: datetime | None = None
+    handling_code: str | None = None  # of the target or item it came from; windows: the operation's
 
     @property
     def private(self) -> bool:
@@ -77,6 +78,7 @@ class Hit(_Frozen):
     member_state: str  # the other operation's contributing member state
     score: float
     other_ref: str = ""  # the other operation's target or action-day id (an opaque id, so both sides name the hit)
+    other_handling_code: str | None = None  # of the other side's target or item, when it has its own
 
 
 def digest(privacy_key: bytes, text: str) -> str:
@@ -102,7 +104,12 @@ def identifier_entries(target: Target, contributing_state: str, privacy_key: byt
 
 def entries_for_item(item: Intelligence, privacy_key: bytes | None = None) -> list[IndexEntry]:
     """The identifier entries of an intelligence item, filed under the item's id and contributor."""
-    return _identifier_entries(item.identifiers, item.item_id, item.contributed_by, privacy_key)
+    entries = _identifier_entries(item.identifiers, item.item_id, item.contributed_by, privacy_key)
+    return _under(item.handling_code.value, entries)
+
+
+def _under(handling_code: str, entries: list[IndexEntry]) -> list[IndexEntry]:
+    return [e.model_copy(update={"handling_code": handling_code}) for e in entries]
 
 
 def _identifier_entries(identifiers: Sequence[Identifier], ref: str, contributing_state: str,
@@ -150,7 +157,7 @@ def entries_for_target(target: Target, contributing_state: str,
         names = person_names(target)
         if names:
             entries.append(person_entry(names, target.date_of_birth, state, target.target_id, privacy_key))
-    return entries
+    return _under(target.handling_code.value, entries)
 
 
 def privatise(entry: IndexEntry, privacy_key: bytes) -> IndexEntry:
@@ -158,7 +165,8 @@ def privatise(entry: IndexEntry, privacy_key: bytes) -> IndexEntry:
     if entry.kind is EntryKind.IDENTIFIER and ":" in entry.key:
         return entry.model_copy(update={"key": digest(privacy_key, entry.key)})
     if entry.kind is EntryKind.PERSON and entry.names and entry.date_of_birth:
-        return person_entry(entry.names, entry.date_of_birth, entry.member_state, entry.ref, privacy_key)
+        return person_entry(entry.names, entry.date_of_birth, entry.member_state, entry.ref,
+                            privacy_key).model_copy(update={"handling_code": entry.handling_code})
     return entry
 
 

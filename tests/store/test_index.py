@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from domain.deconfliction import EntryKind, IndexEntry, entries_for_action_day, entries_for_target
-from domain.model import ActionDay, Identifier, IdentifierKind, Place, Target
+from domain.model import ActionDay, HandlingCode, Identifier, IdentifierKind, Place, Target
 from store.index import DeconflictionIndex
 from store.tables import (
     deconfliction_identifiers,
@@ -60,6 +60,16 @@ def test_register_check_release(index: DeconflictionIndex) -> None:
     assert index.release("op-bg") == 4
     assert index.check(entries_for_target(other, "EL") + action_day()) == []
     assert index.count() == 0
+
+
+@pytest.mark.parametrize("privacy_key", [None, b"index-test-key"])
+def test_a_hit_carries_the_handling_code_of_what_it_matched(store_engine: Engine, privacy_key: bytes | None) -> None:
+    index = DeconflictionIndex(store_engine, privacy_key=privacy_key)
+    restricted = ivan().model_copy(update={"handling_code": HandlingCode.H2})
+    index.register("op-bg", entries_for_target(restricted, "BG") + action_day())
+    hits = index.check(entries_for_target(ivan("EL", name="PETROV Ivan"), "EL") + action_day())
+    assert {(h.kind, h.other_handling_code) for h in hits} == {
+        (EntryKind.IDENTIFIER, "H2"), (EntryKind.PERSON, "H2"), (EntryKind.WINDOW, None)}  # a day: the operation's
 
 
 def test_register_is_idempotent(index: DeconflictionIndex) -> None:

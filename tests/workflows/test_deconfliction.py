@@ -164,8 +164,10 @@ async def test_unreadable_phone_is_refused_and_nothing_starts(gateway: Operation
 
 async def test_an_identifier_named_by_intelligence_collides_with_another_states_target(
         gateway: OperationsGateway, operation_id: str, session_engine: Engine, temporal_client: Client) -> None:
+    # BG's operation is H1, but this target was given H2: the other side is told the stricter code.
     bg_spec = BG_SPEC.model_copy(update={"targets": (BG_SPEC.targets[0].model_copy(update={"identifiers": (
-        Identifier(kind=IdentifierKind.IBAN, value="BG40 BNBG 9661 1020 9991 11"),)}),)})
+        Identifier(kind=IdentifierKind.IBAN, value="BG40 BNBG 9661 1020 9991 11"),),
+        "handling_code": HandlingCode.H2}),)})
     de_spec = DE_SPEC.model_copy(update={"targets": ()})
     bg_op, de_op = f"{operation_id}-bg", f"{operation_id}-de"
     # BG's workflow continues as new after every two events: where to send its resolution must survive that.
@@ -179,6 +181,7 @@ async def test_an_identifier_named_by_intelligence_collides_with_another_states_
     de_state = await wait_for(gateway, de_op, lambda s: bool(s.hits))
     [de_hit] = de_state.hits.values()
     assert (de_hit.own_ref, de_hit.matched, de_hit.other_state) == ("IN1", "iban:BG40BNBG96611020999111", "BG")
+    assert de_hit.other_handling_code is HandlingCode.H2
     bg_state = await wait_for(gateway, bg_op, lambda s: bool(s.hits))
     [bg_hit] = bg_state.hits.values()
     assert (bg_hit.hit_id, bg_hit.own_ref, bg_hit.other_state) == (de_hit.hit_id, "TG1", "NL")
