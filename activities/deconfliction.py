@@ -65,11 +65,13 @@ class DeconflictionActivities:
         hits = self._index.check(entries, exclude_operation_id=request.operation_id)
         contacts = self._contacts.of({h.operation_id for h in hits})
         found = [found_hit(request.operation_id, hit, contacts.get(hit.operation_id, UNKNOWN)) for hit in hits]
-        log.info("deconfliction_checked", operation_id=request.operation_id, entries=len(entries), hits=len(found))
+        log.info("deconfliction_checked", operation_id=request.operation_id, workflow_id=activity.info().workflow_id,
+                 entries=len(entries), hits=len(found))
         return found
 
     @activity.defn(name="release_entries")
     async def release_entries(self, request: ReleaseEntriesRequest) -> int:
         released = await asyncio.to_thread(self._index.release, request.operation_id, request.refs)
-        log.info("deconfliction_released", operation_id=request.operation_id, refs=request.refs, entries=released)
+        log.info("deconfliction_released", operation_id=request.operation_id, workflow_id=activity.info().workflow_id,
+                 refs=request.refs, entries=released)
         return released

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
 from cli import render
@@ -59,6 +60,7 @@ def _send(ctx: Context, operation_id: str, command: cmd.Command) -> None:
 
 
 async def _call_send(ctx: Context, operation_id: str, command: cmd.Command):  # type: ignore[no-untyped-def]
+    structlog.contextvars.bind_contextvars(operation_id=operation_id, workflow_id=operation_id)
     gateway = await ctx.gateway()
     return await gateway.send(operation_id, command)
 

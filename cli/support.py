@@ -190,6 +190,7 @@ class Context:
         if principal is None:
             fail(f"principal {self._actor_id!r} is not registered; add it with `liaison principal add`")
         actor = Actor(id=principal.id, role=Role(principal.role), member_state=principal.member_state)
+        structlog.contextvars.bind_contextvars(actor=actor.id, actor_role=actor.role.value)
         if roles and actor.role not in roles:
             fail(f"{actor.describe()} cannot use this command; it is for a "
                  + " or ".join(r.value for r in roles))

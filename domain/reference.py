@@ -11,7 +11,7 @@ from domain.iso_countries import ISO_COUNTRIES
 EU_MEMBER_STATES: frozenset[str] = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )
-_ALIASES = {"GR": "EL"}
+_ALIASES = {"GR": "EL", "UK": "GB"}  # EU usage writes the United Kingdom as "UK"
 # Operational partners that are bodies rather than states; codes as the task force writes them.
 PARTNER_BODIES: dict[str, str] = {
     "EUROPOL": "Europol", "EUROJUST": "Eurojust", "FRONTEX": "Frontex", "INTERPOL": "Interpol",
