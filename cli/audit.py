@@ -118,8 +118,10 @@ def audit_verify(ctx: typer.Context,
         raise typer.Exit(0 if report.intact else 1)
     if not operation_id and not all_streams:
         fail("name an operation, or pass --all (or --bundle FILE)")
-    c.consult("audit verify", operation_id, *AUDITOR)
+    c.consult_each("audit verify", [] if all_streams else [operation_id], *AUDITOR)
     results = run(_verify_streams(c, [operation_id or ""] if not all_streams else None))
+    if all_streams:
+        c.consult_each("audit verify --all", [r.operation_id for r in results] or [None], *AUDITOR)
     if operation_id and not all_streams and not results[0].events and not results[0].witnesses:
         fail(f"operation {operation_id} is unknown: it has no events in the audit log and no Temporal history")
     for result in results:

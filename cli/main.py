@@ -325,7 +325,7 @@ def list_operations(ctx: typer.Context,
                     parked: Annotated[bool | None, typer.Option("--parked/--not-parked")] = None) -> None:
     """List operations by phase, member state or priority (Temporal visibility)."""
     c = ctx_of(ctx)
-    viewer = c.consult("operation list")
+    viewer = c.consult_each("operation list", [])  # who and why now; each operation listed once known
 
     async def go():  # type: ignore[no-untyped-def]
         return await (await c.gateway()).list(phase, state, min_priority, parked)
@@ -333,6 +333,7 @@ def list_operations(ctx: typer.Context,
     rows = run(go())
     if viewer.role not in READ_ANY_OPERATION:  # a state lists only the operations it takes part in
         rows = [row for row in rows if viewer.member_state in (row.lead_state, *row.member_states)]
+    c.consult_each("operation list", [row.operation_id for row in rows] or [None])
     console.print(render.operations_table(rows))
 
 
@@ -345,7 +346,7 @@ def pending(ctx: typer.Context,
             ) -> None:
     """Tasks that await approval: an approver sees its own member state's, a coordinator all."""
     c = ctx_of(ctx)
-    actor = c.consult("task pending", operation_id, Role.APPROVER, Role.COORDINATOR)
+    actor = c.consult_each("task pending", [operation_id] if operation_id else [], Role.APPROVER, Role.COORDINATOR)
     member_state = actor.member_state if actor.role is Role.APPROVER else None
 
     async def go() -> list[tuple[str, Task]]:
@@ -355,6 +356,8 @@ def pending(ctx: typer.Context,
         return [(operation_id, t) for t in await gateway.pending_tasks(operation_id, member_state)]
 
     inbox = run(go())
+    if operation_id is None:  # the inbox read every operation it lists
+        c.consult_each("task pending", sorted({op for op, _ in inbox}) or [None], Role.APPROVER, Role.COORDINATOR)
     console.print(render.inbox_table(inbox, f"Pending tasks{' of ' + member_state if member_state else ''}"))
 
 

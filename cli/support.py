@@ -7,7 +7,7 @@ import functools
 import json
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -200,7 +200,7 @@ class Context:
         """The reading principal, after logging the read with its purpose (LED art. 25)."""
         return self.consult_each(action, [operation_id], *roles)
 
-    def consult_each(self, action: str, operation_ids: list[str | None], *roles: Role) -> Actor:
+    def consult_each(self, action: str, operation_ids: Sequence[str | None], *roles: Role) -> Actor:
         """The reading principal, after logging a read of each operation (none: only check who and why)."""
         actor = self.actor(*roles)
         if not self._purpose.strip():

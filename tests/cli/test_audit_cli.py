@@ -15,7 +15,9 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from domain import commands as cmd
 from domain.audit import chained
+from domain.model import TaskKind
 from domain.state import OperationState
 from gateway.history import load_histories, replay
 from gateway.operations import OperationsGateway
@@ -25,7 +27,7 @@ from store.consultations import Consultations
 from store.tables import audit_events
 from tests.cli.conftest import Cli
 from tests.conftest import temporal_binary
-from tests.workflows.scenario import Scenario
+from tests.workflows.scenario import COORDINATOR, Scenario, later
 from workflows.messages import OperationInput
 from workflows.operation import OperationWorkflow
 
@@ -154,7 +156,7 @@ async def test_a_non_deterministic_change_is_reported(prepared: str, temporal_cl
 
 
 async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: str, session_engine: Engine,
-                                                          tmp_path: Path) -> None:
+                                                          tmp_path: Path, gateway: OperationsGateway) -> None:
     refused = await cli("operation", "show", prepared, purpose=None)
     assert refused.exit_code == 1 and "reading operation data needs a purpose" in refused.output
     reads = [(("operation", "show", prepared), "coord-1"), (("operation", "timeline", prepared), "coord-1"),
@@ -168,6 +170,23 @@ async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: st
     assert logged == [(f"{args[0]} {args[1]}", actor, f"purpose of {args[1]}") for args, actor in reads]
     listed = await cli("audit", "consultations", "--operation", prepared, actor="aud-1")
     assert "purpose of timeline" in listed.output and "ap-bg-1" in listed.output
+
+    # Reads of many operations log each operation they returned.
+    await gateway.send(prepared, cmd.PlanTask(actor=COORDINATOR, member_state="BG", task_kind=TaskKind.ARREST,
+                                              description="arrest", due=later(3600)))
+    for _ in range(50):  # visibility is eventually consistent
+        if prepared in (await cli("operation", "list", actor="lo-bg", purpose="looking")).output:
+            break
+        await asyncio.sleep(0.2)
+    many = [(("operation", "intel", prepared), "lo-bg"), (("task", "pending"), "ap-bg-1"),
+            (("audit", "verify", "--all"), "aud-1"), (("operation", "list"), "lo-bg")]
+    for args, actor in many:
+        result = await cli(*args, actor=actor, purpose="sweep")
+        assert result.exit_code in (0, 1), result.output  # --all may meet other tests' tampering
+    swept = {(c.action, c.actor_id) for c in Consultations(session_engine).search(prepared)
+             if c.justification == "sweep"}
+    assert swept == {("operation intel", "lo-bg"), ("task pending", "ap-bg-1"), ("audit verify --all", "aud-1"),
+                     ("operation list", "lo-bg")}
 
 
 async def test_unreadable_evidence_is_named_without_a_traceback(tmp_path: Path) -> None:
