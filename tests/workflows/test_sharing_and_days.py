@@ -139,3 +139,43 @@ async def test_three_action_days_in_two_countries(gateway: OperationsGateway, op
     types = [r.type for r in AuditLog(session_engine).read(operation_id)]
     assert types.count("action_day_scheduled") == 3 and types.count("action_day_finished") == 2
     assert "action_day_cancelled" in types and types[-1] == "operation_closed"
+
+
+MATRIX_SPEC = OperationSpec.model_validate({
+    "code_name": "MATRIX", "lead_state": "BG", "participating_states": ["EL"], "partners": ["RS"],
+    "crime_areas": ["migrant_smuggling"],
+    "intelligence": [{"summary": f"{code} item", "contributed_by": "BG", "handling_code": code,
+                      "source_reliability": "B", "information_accuracy": 2,
+                      **({"handling_restriction": "stated"} if code == "H3" else {})}
+                     for code in ("H0", "H1", "H2", "H3")],
+})
+AUDITOR = Actor(id="aud-1", role=Role.AUDITOR)
+ALL = ["IN1", "IN2", "IN3", "IN4"]
+# viewer -> the items (H0, H1, H2, H3 from BG) it sees, or None when it may not read the operation at all
+VISIBILITY = [
+    (COORDINATOR, ALL), (AUDITOR, ALL),
+    (officer("BG"), ALL), (approver("BG"), ALL),  # the provider sees its own whatever the code
+    (officer("EL"), ["IN1", "IN2"]), (approver("EL"), ["IN1", "IN2"]),  # H2 and H3 need a release
+    (RS_OFFICER, []), (RS_APPROVER, []),  # a partner: only its own and what is released to it
+    (officer("FR"), None), (approver("FR"), None),  # takes no part
+]
+
+
+async def test_visibility_of_each_handling_code_for_each_role_and_state(gateway: OperationsGateway,
+                                                                        operation_id: str) -> None:
+    await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=operation_id, spec=MATRIX_SPEC,
+                                         timing=SHORT_TIMING))
+    seen: dict[str, list[str] | None] = {}
+    for viewer, _ in VISIBILITY:
+        try:
+            seen[viewer.describe()] = await _visible(gateway, operation_id, viewer)
+        except DomainError as refusal:
+            assert refusal.code == "not_authorised" and "takes no part in it" in refusal.message
+            seen[viewer.describe()] = None
+    assert seen == {viewer.describe(): expected for viewer, expected in VISIBILITY}
+
+    # A release to EL of the H3 item opens it to EL's officers and approvers, and to nobody else.
+    await gateway.send(operation_id, cmd.RequestRelease(actor=officer("EL"), item_id="IN4", to_state="EL"))
+    await gateway.send(operation_id, cmd.ApproveTask(actor=approver("BG"), task_id="TK1"))
+    assert await _visible(gateway, operation_id, approver("EL")) == ["IN1", "IN2", "IN4"]
+    assert await _visible(gateway, operation_id, RS_OFFICER) == []
