@@ -104,6 +104,9 @@ def audit_verify(ctx: typer.Context,
                  operation_id: Annotated[str | None, typer.Argument(help="One operation.")] = None,
                  all_streams: Annotated[bool, typer.Option("--all", help="Every operation in the log.")] = False,
                  bundle: Annotated[Path | None, typer.Option(help="Verify an exported bundle offline.")] = None,
+                 expect_sha256: Annotated[str | None, typer.Option(
+                     "--expect-sha256", help="With --bundle: the manifest digest the exporter gave you by "
+                                             "another channel; a bundle forged whole has another.")] = None,
                  ) -> None:
     """Check sequence and chain, and cross-check them against the heads in the Temporal history."""
     c = ctx_of(ctx)
@@ -115,7 +118,12 @@ def audit_verify(ctx: typer.Context,
         console.print(f"bundle {bundle}: manifest sha256 {report.manifest_sha256}, "
                       f"{report.histories} Temporal histories", highlight=False)
         _print_verification(report.verification)
-        raise typer.Exit(0 if report.intact else 1)
+        forged = expect_sha256 is not None and expect_sha256.strip().lower() != report.manifest_sha256
+        if forged:
+            console.print(f"[red]finding[/] the manifest digest is {report.manifest_sha256}, not the "
+                          f"{expect_sha256} the exporter gave: this is not the bundle that was exported",
+                          highlight=False)
+        raise typer.Exit(0 if report.intact and not forged else 1)
     if not operation_id and not all_streams:
         fail("name an operation, or pass --all (or --bundle FILE)")
     c.consult_each("audit verify", [] if all_streams else [operation_id], *AUDITOR)

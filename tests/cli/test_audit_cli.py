@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -84,6 +85,15 @@ async def test_bundle_verifies_offline_and_catches_tampering(cli: Cli, prepared:
     assert ok.exit_code == 0, ok.output
     assert f"intact {prepared}" in ok.output and "witnessed heads agree" in ok.output
     assert not (tmp_path / "gone").exists()
+    digest = re.search(r"manifest sha256 ([0-9a-f]{64})", exported.output)
+    assert digest is not None
+    expected = await offline("audit", "verify", "--bundle", str(bundle), "--expect-sha256", digest[1],
+                             actor=None, purpose=None)
+    assert expected.exit_code == 0, expected.output
+    other = await offline("audit", "verify", "--bundle", str(bundle), "--expect-sha256", "0" * 64,
+                          actor=None, purpose=None)
+    assert other.exit_code == 1
+    assert f"finding the manifest digest is {digest[1]}, not the {'0' * 64} the exporter gave" in other.output
 
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:
