@@ -67,31 +67,29 @@ def parts_score(a: NameParts, b: NameParts) -> float:
     return SURNAME_WEIGHT * surname_similarity(a[1], b[1]) + GIVEN_WEIGHT * given_similarity(a[0], b[0])
 
 
-#: Endings that form a surname from a given name (patronymics and their descendants): Slavic
-#: Ivan -> Ivanov, Petar -> Petrov, Nikola -> Nikolić; Greek Nikolaos -> Nikolaou, Georgios -> Georgopoulos;
-#: Romanian Ion -> Ionescu.
-_SLAVIC_ENDINGS = ("ov", "ev", "ova", "eva", "ovic", "evic", "ic", "ovich", "evich", "ovski", "evski", "ovska",
-                   "evska", "in", "ina", "enko", "uk", "chuk", "ovna", "evna", "ovych", "evych", "escu")
-_GREEK_ENDINGS = ("ou", "opoulos", "opoulou", "idis", "idou", "akis", "atos")
+#: Endings that form a surname from a given name (patronymics and their descendants): Slavic and Romanian
+#: (Ivanov, Nikolić, Ionescu), Greek (Nikolaou, Georgopoulos).
+_SLAVIC_ENDINGS = frozenset(("ov", "ev", "ova", "eva", "ovic", "evic", "ic", "ovich", "evich", "ovski", "evski",
+                             "ovska", "evska", "in", "ina", "enko", "uk", "chuk", "ovna", "evna", "ovych", "evych",
+                             "escu"))
+_GREEK_ENDINGS = frozenset(("ou", "opoulos", "opoulou", "idis", "idou", "akis", "atos"))
 _VOWELS = "aeiouy"
 
 
-def _stems(given: str) -> set[str]:
-    """The forms a given name takes before a patronymic ending: Ivan, Nikol(a), Petr (Petar), Georg(ios)."""
-    stems = {given}
-    if given[-1:] in _VOWELS:
-        stems.add(given[:-1])
-    if len(given) > 3 and given[-2] in "ae" and given[-1] not in _VOWELS:
-        stems.add(given[:-2] + given[-1])  # the fleeting vowel: Petar -> Petrov, Dimitar -> Dimitrov
-    return stems
-
-
 def _formed_from(surname: str, given: str) -> bool:
-    if surname == given or len(given) < 3:
-        return False
-    slavic = any(surname == stem + end for stem in _stems(given) for end in _SLAVIC_ENDINGS)
-    greek_stems = {given[:-2], given[:-3]} if given[-2:] in ("os", "as", "is", "es") else set()
-    return slavic or any(surname == stem + end for stem in greek_stems for end in _GREEK_ENDINGS)
+    """Whether ``surname`` is ``given`` with a patronymic ending: Ivan -> Ivanov, Nikola -> Nikolić (the
+    final vowel dropped), Petar -> Petrov (the fleeting vowel dropped), Georgios -> Georgiou, Georgopoulos."""
+    if surname == given or len(given) < 3 or not surname.startswith(given[:max(2, len(given) - 3)]):
+        return False  # the cheap test first: this runs for every candidate pair of a check
+    slavic = {given}
+    if given[-1] in _VOWELS:
+        slavic.add(given[:-1])
+    if len(given) > 3 and given[-2] in "ae" and given[-1] not in _VOWELS:
+        slavic.add(given[:-2] + given[-1])
+    if any(surname.startswith(stem) and surname[len(stem):] in _SLAVIC_ENDINGS for stem in slavic):
+        return True
+    greek = (given[:-2], given[:-3]) if given[-2:] in ("os", "as", "is", "es") else ()
+    return any(surname.startswith(stem) and surname[len(stem):] in _GREEK_ENDINGS for stem in greek)
 
 
 def derived_names(a: str, b: str) -> bool:
@@ -111,9 +109,11 @@ def name_score(a: Sequence[NameParts], b: Sequence[NameParts]) -> float:
             for pb in b:
                 if candidate == pb:
                     return 1.0
-                if swapped and (derived_names(candidate[0], pb[0]) or derived_names(candidate[1], pb[1])):
-                    continue
-                best = max(best, parts_score(candidate, pb))
+                score = parts_score(candidate, pb)
+                if score <= best or (swapped and (derived_names(candidate[0], pb[0])
+                                                  or derived_names(candidate[1], pb[1]))):
+                    continue  # the derivation test only where it could change the answer
+                best = score
     return best
 
 
