@@ -116,7 +116,7 @@ _DISTINCT = itertools.count(1)
 def _distinct_target(target: Target, n: int) -> Target:
     """The target with a phone and a date of birth of its own (day above 12: no transposed match)."""
     return target.model_copy(update={
-        "date_of_birth": f"{1900 + n // 216}-{1 + (n // 18) % 12:02d}-{13 + n % 18}",
+        "date_of_birth": f"{1900 + n // 192}-{1 + (n // 16) % 12:02d}-{13 + n % 16}",
         "identifiers": (Identifier(kind=IdentifierKind.PHONE, value=f"+35988{n:07d}"),)})
 
 

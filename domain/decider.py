@@ -7,7 +7,7 @@ issued_at (stamped by the workflow) is "now".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from domain import commands as cmd
@@ -107,9 +107,21 @@ def _number_target(target: Target, number: int, contributor: str, networks: set[
                            f"target.network: {target.network!r} is not a network of the operation "
                            f"(known: {', '.join(sorted(networks)) or 'none'})")
     _readable(target.identifiers, contributor)
+    _on_the_calendar(target.date_of_birth)
     nationality = canonical_code(iso_country(target.nationality, "target.nationality")) if target.nationality else None
     return target.model_copy(update={"target_id": f"TG{number}", "contributed_by": contributor,
                                      "nationality": nationality})
+
+
+def _on_the_calendar(date_of_birth: str | None) -> None:
+    # Checked here, not by the model, so that events and workflow inputs recorded before stay readable.
+    if date_of_birth is None or len(date_of_birth) == 4:
+        return
+    try:
+        date.fromisoformat(date_of_birth)
+    except ValueError:
+        raise InvalidInput("target.date_of_birth", date_of_birth,
+                           f"target.date_of_birth: {date_of_birth!r} is not a date of the calendar") from None
 
 
 def _readable(identifiers: Iterable[Identifier], contributor: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -103,11 +103,6 @@ class Target(Frozen):
     def _date_of_birth_shape(cls, value: str | None) -> str | None:
         if value is not None and not _DATE_OF_BIRTH.match(value):
             raise ValueError(f"date_of_birth {value!r} must be YYYY-MM-DD or YYYY")
-        if value is not None and len(value) > 4:
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"date_of_birth {value!r} is not a date of the calendar") from None
         return value
 
 

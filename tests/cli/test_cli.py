@@ -73,8 +73,7 @@ BAD_SPECS = {
     "impossible_birth_date.yaml": ("code_name: K\nlead_state: BG\nparticipating_states: [EL]\n"
                                    "crime_areas: [migrant_smuggling]\ntargets:\n  - name: Ivan Petrov\n"
                                    "    date_of_birth: 1985-02-31",
-                                   "targets.0.date_of_birth: Value error, date_of_birth '1985-02-31' is not a date "
-                                   "of the calendar"),
+                                   "refused: target.date_of_birth: '1985-02-31' is not a date of the calendar"),
 }
 
 

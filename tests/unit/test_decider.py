@@ -536,6 +536,12 @@ def test_eu_state_as_partner_is_refused() -> None:
             "partners: 'DE' is an EU member state, not an operational partner.")
 
 
+@pytest.mark.parametrize("date_of_birth", ["1985-02-31", "1985-13-07", "1900-02-29"])
+def test_a_birth_date_off_the_calendar_is_refused(date_of_birth: str) -> None:
+    refused(Driver(), open_cmd(targets=[{"name": "X", "date_of_birth": date_of_birth}]), InvalidInput,
+            f"target.date_of_birth: '{date_of_birth}' is not a date of the calendar")
+
+
 def test_target_of_unknown_network_or_contributor_is_refused() -> None:
     refused(Driver(), open_cmd(targets=[{"name": "X", "network": "Southwind"}]), InvalidInput,
             "target.network: 'Southwind' is not a network of the operation (known: Northwind network)")
