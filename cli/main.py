@@ -18,7 +18,7 @@ from domain.actors import Role
 from domain.model import Intelligence, OperationSpec, Phase, Place, Results, Target, Task, TaskKind
 from domain.prioritisation import Assessment
 from domain.reference import participant
-from domain.visibility import READ_ANY_OPERATION, as_seen_by, hidden_matches, redact, require_reader
+from domain.visibility import as_seen_by, hidden_matches, redact, require_reader
 from gateway.audit import replay, timeline
 from store.audit_log import AuditLog
 from store.principals import Principal, PrincipalConflict, Principals
@@ -328,11 +328,10 @@ def list_operations(ctx: typer.Context,
     viewer = c.consult_each("operation list", [])  # who and why now; each operation listed once known
 
     async def go():  # type: ignore[no-untyped-def]
-        return await (await c.gateway()).list(phase, state, min_priority, parked)
+        gateway = await c.gateway()  # a state lists only the operations it takes part in
+        return await gateway.readable(viewer, await gateway.list(phase, state, min_priority, parked))
 
     rows = run(go())
-    if viewer.role not in READ_ANY_OPERATION:  # a state lists only the operations it takes part in
-        rows = [row for row in rows if viewer.member_state in (row.lead_state, *row.member_states)]
     c.consult_each("operation list", [row.operation_id for row in rows] or [None])
     console.print(render.operations_table(rows))
 

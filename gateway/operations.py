@@ -23,9 +23,10 @@ from domain.commands import Command, OpenOperation
 from domain.decider import decide
 from domain.errors import DomainError
 from domain.model import Intelligence, Phase, Task
+from domain.reference import EU_MEMBER_STATES
 from domain.reference import member_state as member_state_code
 from domain.state import OperationState
-from domain.visibility import require_reader, require_visible
+from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible
 from workflows.messages import (
     CODE_NAME,
     LEAD_STATE,
@@ -175,6 +176,19 @@ class OperationsGateway:
     async def history_length(self, operation_id: str) -> int:
         history = await self._client.get_workflow_handle(operation_id).fetch_history()
         return len(history.events)
+
+    async def readable(self, viewer: Actor, rows: list[OperationRow]) -> list[OperationRow]:
+        """The rows of operations the viewer may read. Visibility indexes member states only, so a
+        partner's invitations are read from each remaining operation's state."""
+        if viewer.role in READ_ANY_OPERATION:
+            return rows
+        partner = viewer.member_state not in EU_MEMBER_STATES
+        kept = []
+        for row in rows:
+            member = viewer.member_state in (row.lead_state, *row.member_states)
+            if member or (partner and may_read(viewer, await self.state(row.operation_id))):
+                kept.append(row)
+        return kept
 
     async def list(self, phase: Phase | None = None, member_state: str | None = None,
                    min_priority: float | None = None, parked: bool | None = None) -> list[OperationRow]:

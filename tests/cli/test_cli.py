@@ -54,6 +54,7 @@ async def test_only_the_states_taking_part_read_an_operation(cli: Cli, operation
     else:
         pytest.fail("the operation never appeared in BG's list")
     assert operation_id not in (await cli("operation", "list", actor="lo-fr")).output
+    assert operation_id in (await cli("operation", "list", actor="lo-rs")).output  # invited as a partner
     assert operation_id in (await cli("operation", "list", actor="aud-1")).output
 
 
