@@ -16,19 +16,28 @@ def _finding(stream_id: str, seq: int, kind: str, detail: str) -> ChainFinding:
     return ChainFinding(stream_id=stream_id, seq=seq, problem=f"{kind}: {detail}")
 
 
-# How far from its stored number a moved event is looked for; bounded so that a renumbered log of
-# a million events is still verified in linear time.
+# How far from its stored number a moved event is looked for first; beyond that only the first
+# FAR_SEARCHES unmatched events of a stream of at most FAR_SEARCH_STREAM events are looked for everywhere,
+# so that a tampered log of a million events is still verified in linear time while a far swap in an
+# operation's stream (hundreds of events) is still named.
 MOVE_REACH = 32
+FAR_SEARCHES = 8
+FAR_SEARCH_STREAM = 10_000
 
 
-def _written_as(record: AuditRecord, likely_shift: int | None) -> int | None:
-    """The sequence number under which this record's stored hash was computed, if another; the shift
-    of the record before is tried first, since renumbering moves a whole run by the same amount."""
+def _written_under(record: AuditRecord, seq: int) -> bool:
+    return chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash
+
+
+def _written_as(record: AuditRecord, likely_shift: int | None, far_until: int = 0) -> int | None:
+    """The sequence number under which this record's stored hash was computed, if another: the shift
+    of the record before first (renumbering moves a whole run by the same amount), then nearby numbers,
+    then, when ``far_until`` is given, every number up to it."""
     shifts = [likely_shift] if likely_shift else []
     shifts += [d for step in range(1, MOVE_REACH + 1) for d in (step, -step) if d != likely_shift]
-    for shift in shifts:
-        seq = record.seq + shift
-        if seq >= 1 and chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash:
+    tried = {record.seq + d for d in shifts}
+    for seq in [record.seq + d for d in shifts] + [n for n in range(1, far_until + 1) if n not in tried]:
+        if seq >= 1 and seq != record.seq and _written_under(record, seq):
             return seq
     return None
 
@@ -37,18 +46,20 @@ def _span(first: int, last: int) -> str:
     return f"#{first}" if first == last else f"#{first}–#{last}"
 
 
-def _moved(stream_id: str, run: list[tuple[int, int]]) -> ChainFinding:
+def _moved(stream_id: str, run: list[tuple[int, int]], shifted_before: int) -> ChainFinding:
     """One finding for a run of events that were each written ``shift`` numbers away from where they
-    are stored: a lone one was swapped, a longer run renumbered around an insertion or deletion."""
+    are stored: a lone one was swapped, a longer run renumbered around an insertion or deletion (of as
+    many events as the shift changed by since the run before)."""
     (first, written), (last, _) = run[0], run[-1]
     if len(run) == 1:
         return _finding(stream_id, first, "reordered", f"the event stored as #{first} was written as #{written}")
     shift = written - first
-    moved = abs(shift)
+    moved = abs(shift - shifted_before)
     what = "an event" if moved == 1 else f"{moved} events"
     was = "was" if moved == 1 else "were"
-    cause = (f"{what} {was} inserted at {_span(first + shift, first - 1)}" if shift < 0
-             else f"{what} originally at {_span(first, first + shift - 1)} {was} deleted and the rest renumbered")
+    cause = (f"{what} {was} inserted at {_span(first - moved, first - 1)}" if shift < shifted_before
+             else f"{what} originally at {_span(first + shifted_before, first + shift - 1)} {was} deleted and "
+                  "the rest renumbered")
     return _finding(stream_id, first, "renumbered",
                     f"events {_span(first, last)} were written as {_span(first + shift, last + shift)}; {cause}")
 
@@ -63,10 +74,15 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord],
     ``progress`` is told how many more records were checked, every PROGRESS_EVERY records."""
     findings: list[ChainFinding] = []
     run: list[tuple[int, int]] = []  # (stored as, written as) of consecutive moved events
+    shifted_before, far_searches = 0, FAR_SEARCHES if len(records) <= FAR_SEARCH_STREAM else 0
+    last_seq = max((r.seq for r in records), default=0) + MOVE_REACH
 
     def close_run() -> None:
+        nonlocal shifted_before
         if run:
-            findings.append(_moved(stream_id, run))
+            findings.append(_moved(stream_id, run, shifted_before))
+            if len(run) > 1:
+                shifted_before = run[-1][1] - run[-1][0]
             run.clear()
 
     expected, prev_hash = 1, GENESIS_HASH
@@ -85,6 +101,9 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord],
         else:
             shift = run[-1][1] - run[-1][0] if run else None
             written = _written_as(record, shift)
+            if written is None and far_searches > 0:
+                far_searches -= 1
+                written = _written_as(record, shift, last_seq)
             if run and (written is None or written - record.seq != shift or record.seq != run[-1][0] + 1):
                 close_run()
             if written is None:

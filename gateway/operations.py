@@ -183,12 +183,14 @@ class OperationsGateway:
         if viewer.role in READ_ANY_OPERATION:
             return rows
         partner = viewer.member_state not in EU_MEMBER_STATES
-        kept = []
-        for row in rows:
-            member = viewer.member_state in (row.lead_state, *row.member_states)
-            if member or (partner and may_read(viewer, await self.state(row.operation_id))):
-                kept.append(row)
-        return kept
+        return [row for row in rows if viewer.member_state in (row.lead_state, *row.member_states)
+                or (partner and await self._partner_of(viewer, row.operation_id))]
+
+    async def _partner_of(self, viewer: Actor, operation_id: str) -> bool:
+        try:
+            return may_read(viewer, await self.state(operation_id))
+        except DomainError:  # an operation that cannot be asked is not listed, rather than failing the list
+            return False
 
     async def list(self, phase: Phase | None = None, member_state: str | None = None,
                    min_priority: float | None = None, parked: bool | None = None) -> list[OperationRow]:

@@ -83,7 +83,12 @@ class OperationWorkflow:
             await self._run_inbox()
             await self._run_due_commands()
             if self._should_continue_as_new():
-                await self._drain_before_continuing()
+                if workflow.patched("drain-before-continue-as-new"):
+                    await self._drain_before_continuing()
+                else:  # as runs recorded before the drain did
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    while self._inbox:
+                        await self._run_inbox()
                 workflow.continue_as_new(start.model_copy(update={
                     "open_command": None, "state": self._state, "head": self._head, "routes": self._routes}))
         await workflow.wait_condition(workflow.all_handlers_finished)

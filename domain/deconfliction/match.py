@@ -93,25 +93,26 @@ def _formed_from(surname: str, given: str) -> bool:
 
 
 def derived_names(a: str, b: str) -> bool:
-    """Whether a token of one part is a surname formed from a token of the other ("ivanov" from "ivan"):
-    related names of different people, not the same token written differently."""
-    return any(_formed_from(x, y) or _formed_from(y, x) for x in a.split() for y in b.split())
+    """Whether a token of one part is a surname formed from a token of the other ("ivanov" from "ivan")
+    that its own side does not also have: related names of different people, not the same token written
+    differently ("ivan ivanovich" beside "ivan" is a patronymic added on one side)."""
+    a_tokens, b_tokens = a.split(), b.split()
+    return any((_formed_from(x, y) and y not in a_tokens) or (_formed_from(y, x) and x not in b_tokens)
+               for x in a_tokens for y in b_tokens)
 
 
 def name_score(a: Sequence[NameParts], b: Sequence[NameParts]) -> float:
     """Best score over every pair of variants, each tried with both assignments of ``a``'s tokens
-    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov"). The swapped assignment must
-    not pair a name with a surname formed from it: "Georgi Ivanov" and "Ivan Georgiev" are two people."""
+    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov"). No assignment may pair a name
+    with a surname formed from it: "Georgi Ivanov" and "Ivan Georgiev" are two people."""
     best = 0.0
     for pa in a:
         for candidate in (pa, flipped(pa)):
-            swapped = candidate is not pa
             for pb in b:
                 if candidate == pb:
                     return 1.0
                 score = parts_score(candidate, pb)
-                if score <= best or (swapped and (derived_names(candidate[0], pb[0])
-                                                  or derived_names(candidate[1], pb[1]))):
+                if score <= best or derived_names(candidate[0], pb[0]) or derived_names(candidate[1], pb[1]):
                     continue  # the derivation test only where it could change the answer
                 best = score
     return best

@@ -328,10 +328,10 @@ def _romanisations(name: str) -> list[str]:
         letters = set(lowered)
         if letters & _SERBIAN_ONLY:
             forms.append(_transliterate(name, _SR))
-        elif letters & _MACEDONIAN_ONLY:
-            forms.append(_transliterate(name, _MK))
-        elif letters & _SERBIAN_OR_MACEDONIAN:
-            forms += [_transliterate(name, _SR), _transliterate(name, _MK)]
+        elif letters & (_MACEDONIAN_ONLY | _SERBIAN_OR_MACEDONIAN):
+            # Macedonian by its own system, and by the Serbian one as older files (and this index before
+            # it knew Macedonian) write it
+            forms += [_transliterate(name, _MK), _transliterate(name, _SR)]
         elif letters & _UKRAINIAN_ONLY:
             forms += [_transliterate(name, _UK, _UK_INITIAL), _transliterate(name, _RU_COMMON)]
         elif letters & _RUSSIAN_ONLY:

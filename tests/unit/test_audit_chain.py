@@ -222,6 +222,36 @@ def test_a_long_stream_renumbered_around_a_deletion_is_one_finding_not_one_per_e
               "an event originally at #100 was deleted and the rest renumbered")]
 
 
+def test_two_deletions_and_two_insertions_are_each_named_where_they_happened() -> None:
+    events = driven_to("closed").events
+    many = chain([record_of(STREAM, n, f"evt-{n}", events[n % len(events)]) for n in range(1, 61)])
+    kept = [r for r in many if r.seq not in (10, 30)]
+    renumbered = [r.model_copy(update={"seq": n}) for n, r in enumerate(kept, start=1)]
+    assert problems(chain_findings(STREAM, renumbered)) == [
+        (10, "renumbered: events #10–#28 were written as #11–#29; "
+             "an event originally at #10 was deleted and the rest renumbered"),
+        (29, "renumbered: events #29–#58 were written as #31–#60; "
+             "an event originally at #30 was deleted and the rest renumbered")]
+    def forged(seq: int, before: AuditRecord) -> AuditRecord:  # written properly, linked to its predecessor
+        return chained(many[0].model_copy(update={"seq": seq, "event_id": f"forged-{seq}"}), before.hash)
+
+    inserted = [*many[:9], forged(10, many[8])]
+    inserted += [r.model_copy(update={"seq": r.seq + 1}) for r in many[9:28]]
+    inserted += [forged(30, inserted[-1])] + [r.model_copy(update={"seq": r.seq + 2}) for r in many[28:]]
+    assert problems(chain_findings(STREAM, inserted)) == [
+        (11, "renumbered: events #11–#29 were written as #10–#28; an event was inserted at #10"),
+        (31, "renumbered: events #31–#62 were written as #29–#60; an event was inserted at #30")]
+
+
+def test_a_far_swap_is_named_as_reordered_not_edited(log: list[AuditRecord]) -> None:
+    swapped = list(log)
+    first, last = swapped[1], swapped[-1]
+    swapped[1], swapped[-1] = last.model_copy(update={"seq": first.seq}), first.model_copy(update={"seq": last.seq})
+    found = problems(chain_findings(STREAM, swapped))
+    assert (2, f"reordered: the event stored as #2 was written as #{last.seq}") in found
+    assert (last.seq, f"reordered: the event stored as #{last.seq} was written as #2") in found
+
+
 @given(moment=st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
 def test_utc_text_is_the_fixed_width_form_every_stored_hash_was_computed_with(moment: datetime) -> None:
     try:

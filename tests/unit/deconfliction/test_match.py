@@ -59,6 +59,7 @@ def hits(a: IndexEntry, b: IndexEntry) -> bool:
     ("Ѓорѓи Шишков", "Gjorgji Shishkov"),  # Macedonian
     ("Никола Шишков", "Nikola Shishkov"),
     ("Georgios Nikolaou", "NIKOLAOU Georgios"),
+    ("Ivan Ivanovich Petrov", "Ivan Petrov"),  # a patronymic beside the name it comes from
 ])
 def test_cross_script_and_spelling_variants_hit(query: str, indexed: str) -> None:
     assert hits(person_of(query), person_of(indexed))
@@ -77,6 +78,8 @@ def test_cross_script_and_spelling_variants_hit(query: str, indexed: str) -> Non
     ("Dimitar Nikolov", "Nikola Dimitrov"),
     ("Stefan Petrov", "Petar Stefanov"),
     ("Νικόλαος Γεωργίου", "Georgios Nikolaou"),
+    ("Konstantin Ivanov", "konstantinov ivan"),  # the same, with the other side written surname first
+    ("Hristo Stoyanov", "hristov stoyan"),
 ])
 def test_near_misses_do_not_hit(query: str, indexed: str) -> None:
     assert not hits(person_of(query), person_of(indexed))
