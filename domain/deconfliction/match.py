@@ -103,8 +103,9 @@ def derived_names(a: str, b: str) -> bool:
 
 def name_score(a: Sequence[NameParts], b: Sequence[NameParts]) -> float:
     """Best score over every pair of variants, each tried with both assignments of ``a``'s tokens
-    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov"). No assignment may pair a name
-    with a surname formed from it: "Georgi Ivanov" and "Ivan Georgiev" are two people."""
+    (so "PETROV Ivan" written without capitals still meets "Ivan Petrov"). No assignment may pair each
+    name with a surname formed from the other's: "Georgi Ivanov" and "Ivan Georgiev" are two people. One
+    part alone formed that way is a typo more often ("Marco" / "Marcov") and is scored as one."""
     best = 0.0
     for pa in a:
         for candidate in (pa, flipped(pa)):
@@ -112,7 +113,7 @@ def name_score(a: Sequence[NameParts], b: Sequence[NameParts]) -> float:
                 if candidate == pb:
                     return 1.0
                 score = parts_score(candidate, pb)
-                if score <= best or derived_names(candidate[0], pb[0]) or derived_names(candidate[1], pb[1]):
+                if score <= best or (derived_names(candidate[0], pb[0]) and derived_names(candidate[1], pb[1])):
                     continue  # the derivation test only where it could change the answer
                 best = score
     return best
