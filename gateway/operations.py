@@ -26,7 +26,7 @@ from domain.model import Intelligence, Phase, Task
 from domain.reference import EU_MEMBER_STATES
 from domain.reference import member_state as member_state_code
 from domain.state import OperationState
-from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible
+from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible, visible_items
 from workflows.messages import (
     CODE_NAME,
     LEAD_STATE,
@@ -145,14 +145,9 @@ class OperationsGateway:
 
     async def intelligence(self, operation_id: str, viewer: Actor, item_id: str | None = None) -> list[Intelligence]:
         """Items the viewer may see; asking for one it may not see is refused, naming the rule."""
-        require_reader(viewer, await self.state(operation_id))
-        visible: list[Intelligence] = await self._query(operation_id, OperationWorkflow.intelligence, viewer)
+        state = require_reader(viewer, await self.state(operation_id))
         if item_id is None:
-            return visible
-        found = [i for i in visible if i.item_id == item_id]
-        if found:
-            return found
-        state = await self.state(operation_id)
+            return visible_items(viewer, state)
         item = state.item(item_id)
         if item is None:
             raise DomainError("not_found", f"item_id: {item_id!r} is not an intelligence item of {operation_id}",

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
-    from domain.actors import SYSTEM, Actor
+    from domain.actors import SYSTEM
     from domain.audit import ChainHead, record_of
     from domain.commands import Command, RecordHit, RecordHitResolution
     from domain.decider import decide
@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import notices_for
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, evolve
-    from domain.visibility import visible_items
     from workflows.messages import (
         CODE_NAME,
         LEAD_STATE,
@@ -138,11 +137,6 @@ class OperationWorkflow:
     @workflow.query
     def head(self) -> ChainHead:
         return self._head
-
-    @workflow.query
-    def intelligence(self, viewer: Actor) -> list[Intelligence]:
-        """The items this viewer may see; the rest are not sent at all."""
-        return visible_items(viewer, self._state)
 
     @workflow.query
     def pending_tasks(self, member_state: str | None = None) -> list[Task]:
