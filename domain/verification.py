@@ -7,7 +7,7 @@ whole chain still cannot change those witnesses; comparing them localises the ed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from domain.audit import GENESIS_HASH, AuditRecord, ChainFinding, ChainHead, chain_hash
 
@@ -25,19 +25,20 @@ FAR_SEARCHES = 8
 FAR_SEARCH_STREAM = 10_000
 
 
-def _written_under(record: AuditRecord, seq: int) -> bool:
-    return chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash
-
-
-def _written_as(record: AuditRecord, likely_shift: int | None, far_until: int = 0) -> int | None:
-    """The sequence number under which this record's stored hash was computed, if another: the shift
-    of the record before first (renumbering moves a whole run by the same amount), then nearby numbers,
-    then, when ``far_until`` is given, every number up to it."""
+def _near(seq: int, likely_shift: int | None) -> list[int]:
+    """Numbers to try for an event stored as ``seq``: the shift of the event before first (renumbering
+    moves a whole run by the same amount), then ever further either side."""
     shifts = [likely_shift] if likely_shift else []
     shifts += [d for step in range(1, MOVE_REACH + 1) for d in (step, -step) if d != likely_shift]
-    tried = {record.seq + d for d in shifts}
-    for seq in [record.seq + d for d in shifts] + [n for n in range(1, far_until + 1) if n not in tried]:
-        if seq >= 1 and seq != record.seq and _written_under(record, seq):
+    return [seq + d for d in shifts]
+
+
+def _written_as(record: AuditRecord, candidates: Iterable[int]) -> int | None:
+    """The sequence number under which this record's stored hash was computed, if another."""
+    for seq in candidates:
+        if seq < 1 or seq == record.seq:
+            continue
+        if chain_hash(record.prev_hash, record.model_copy(update={"seq": seq})) == record.hash:
             return seq
     return None
 
@@ -100,10 +101,12 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord],
                                          "its previous hash is not the hash of the event before it"))
         else:
             shift = run[-1][1] - run[-1][0] if run else None
-            written = _written_as(record, shift)
+            near = _near(record.seq, shift)
+            written = _written_as(record, near)
             if written is None and far_searches > 0:
                 far_searches -= 1
-                written = _written_as(record, shift, last_seq)
+                tried = set(near)
+                written = _written_as(record, (n for n in range(1, last_seq + 1) if n not in tried))
             if run and (written is None or written - record.seq != shift or record.seq != run[-1][0] + 1):
                 close_run()
             if written is None:
