@@ -28,7 +28,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     actor: str = ""
     purpose: str = ""
-    audit_append_local_activity: bool = True
+    # How long a command is sent again (same idempotency key) through Temporal or store outages before
+    # the caller is told its outcome is not known yet.
+    command_retry_for: timedelta = timedelta(seconds=60)
+    # A workflow sticky to a worker that died waits this long before another worker takes it (SDK: 10 s).
+    sticky_queue_timeout: timedelta = timedelta(seconds=2)
     checkpoint_key_file: Path | None = None
     checkpoint_public_key_file: Path | None = None
     checkpoint_interval: timedelta = timedelta(hours=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -51,7 +52,9 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sand
     return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow, CheckpointWorkflow],
                   activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint,
                               deconfliction.deconflict, deconfliction.release_entries],
-                  workflow_runner=workflow_runner(strict=strict_sandbox))
+                  workflow_runner=workflow_runner(strict=strict_sandbox),
+                  sticky_queue_schedule_to_start_timeout=get_settings().sticky_queue_timeout,
+                  graceful_shutdown_timeout=timedelta(seconds=10))
 
 
 async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None:

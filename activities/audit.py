@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import in_thread_heartbeating
 from domain.audit import ChainHead
 from store.audit_log import AuditLog, ChainConflict
 from store.notifications import Notifications
@@ -28,8 +28,8 @@ class StoreActivities:
         bound = log.bind(operation_id=request.stream_id, workflow_id=info.workflow_id,
                          actor=request.records[0].actor_id if request.records else None)
         try:
-            head = await asyncio.to_thread(self._audit_log.append, request.stream_id, request.records,
-                                           request.expected_head)
+            head = await in_thread_heartbeating(self._audit_log.append, request.stream_id, request.records,
+                                                request.expected_head)
         except ChainConflict as conflict:
             bound.error("audit_append_conflict", error=str(conflict))
             raise ApplicationError(str(conflict), type="ChainConflict", non_retryable=True) from None
@@ -38,7 +38,7 @@ class StoreActivities:
 
     @activity.defn(name="notify")
     async def notify(self, request: NotificationRequest) -> bool:
-        created = await asyncio.to_thread(
+        created = await in_thread_heartbeating(
             self._notifications.record, request.notification_id, request.operation_id, request.kind,
             request.recipient_role, request.recipient_state, request.message, datetime.now(UTC))
         log.info("notification", operation_id=request.operation_id, kind=request.kind,

@@ -4,13 +4,13 @@ same entries twice adds nothing, and a check only reads."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import structlog
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.heartbeat import in_thread_heartbeating
 from domain.deconfliction.entries import (
     Hit,
     IndexEntry,
@@ -55,7 +55,7 @@ class DeconflictionActivities:
 
     @activity.defn(name="deconflict")
     async def deconflict(self, request: DeconflictRequest) -> list[FoundHit]:
-        return await asyncio.to_thread(self._deconflict, request)
+        return await in_thread_heartbeating(self._deconflict, request)
 
     def _deconflict(self, request: DeconflictRequest) -> list[FoundHit]:
         entries = entries_of(request)
@@ -71,7 +71,7 @@ class DeconflictionActivities:
 
     @activity.defn(name="release_entries")
     async def release_entries(self, request: ReleaseEntriesRequest) -> int:
-        released = await asyncio.to_thread(self._index.release, request.operation_id, request.refs)
+        released = await in_thread_heartbeating(self._index.release, request.operation_id, request.refs)
         log.info("deconfliction_released", operation_id=request.operation_id, workflow_id=activity.info().workflow_id,
                  refs=request.refs, entries=released)
         return released

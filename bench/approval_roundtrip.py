@@ -46,10 +46,10 @@ async def bare_updates(bench: Bench, n: int) -> list[float]:
     return samples
 
 
-async def approvals(bench: Bench, n: int, *, local: bool) -> tuple[list[float], int]:
+async def approvals(bench: Bench, n: int) -> tuple[list[float], int]:
     """Plans n tasks, then times n approvals one at a time; also the workflow runs used."""
-    gateway = bench.gateway(local=local)
-    operation_id = new_operation_id(f"bench-approve-{'local' if local else 'regular'}")
+    gateway = bench.gateway()
+    operation_id = new_operation_id("bench-approve")
     await open_to_prepare(gateway, operation_id)
     for i in range(n):  # plan all N first, so every approval runs against many pending tasks
         await gateway.send(operation_id, plan_task("BG", i))
@@ -72,10 +72,8 @@ async def main() -> None:
     async with bench_env() as bench:
         console.print(f"bare no-op update x {n} (after {WARMUP} warm-up updates)…")
         bare = await bare_updates(bench, n)
-        console.print(f"approvals x {n}, audit append as a local activity")
-        local, local_runs = await approvals(bench, n, local=True)
-        console.print(f"approvals x {n}, audit append as a regular activity")
-        regular, regular_runs = await approvals(bench, n, local=False)
+        console.print(f"approvals x {n}, audit append as a regular activity after the decision is durable")
+        approved, approved_runs = await approvals(bench, n)
 
     base = median(bare)
     table = Table(title=f"Update round trip, client → reply ({n} sequential updates each, "
@@ -83,8 +81,7 @@ async def main() -> None:
     for column in ("update", "median ms", "p99 ms", "max ms", "median ÷ bare", "workflow runs"):
         table.add_column(column, justify="left" if column == "update" else "right")
     rows = [("bare no-op update (baseline)", bare, 1),
-            ("ApproveTask, append as local activity", local, local_runs),
-            ("ApproveTask, append as regular activity", regular, regular_runs)]
+            ("ApproveTask (durable chained append)", approved, approved_runs)]
     for label, samples, runs in rows:
         table.add_row(label, ms(median(samples)), ms(percentile(samples, 99)), ms(max(samples)),
                       f"{median(samples) / base:.1f}x", str(runs))

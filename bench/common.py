@@ -34,6 +34,7 @@ from domain.prioritisation import Assessment
 from domain.timing import Timing
 from gateway.operations import OperationsGateway
 from logging_setup import configure_logging
+from store.audit_log import AuditLog
 from store.db import make_engine, upgrade
 from worker import build_worker
 from workflows.messages import SEARCH_ATTRIBUTES
@@ -76,8 +77,8 @@ class Bench:
     client: Client
     engine: Engine
 
-    def gateway(self, *, local: bool = True) -> OperationsGateway:
-        return OperationsGateway(self.client, TASK_QUEUE, append_as_local_activity=local)
+    def gateway(self) -> OperationsGateway:
+        return OperationsGateway(self.client, TASK_QUEUE, AuditLog(self.engine))
 
 
 @asynccontextmanager

@@ -21,7 +21,7 @@ from gateway.bundle import BundleUnreadable, export_bundle, verify_bundle
 from gateway.checkpoints import prove_inclusion, public_key_of, signing_key, take_checkpoint, verify_checkpoints
 from gateway.history import histories_from_server, histories_of_workflow, load_histories
 from gateway.history import replay as replay_histories
-from gateway.witness import histories, operation_ids_in_temporal, witnessed_heads
+from gateway.witness import histories, operation_ids_in_temporal, witnessed
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints
 from store.consultations import Consultations
@@ -92,9 +92,9 @@ async def _verify_streams(c: Context, operation_ids: list[str] | None) -> list[V
             for batch in log.read_in_batches(operation_id):
                 records.extend(batch)
                 advance(len(batch))
-            heads = await witnessed_heads(gateway.client, operation_id)
+            heads, states = await witnessed(gateway.client, operation_id)
             progress.update(task, description=f"checking {operation_id}")
-            results.append(verify_records(operation_id, records, heads, advance))
+            results.append(verify_records(operation_id, records, heads, advance, states))
     return results
 
 

@@ -91,7 +91,7 @@ def resolve(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help
     c = ctx_of(ctx)
     command = cmd.ResolveHit(actor=c.actor(Role.LIAISON_OFFICER), hit_id=hit_id, resolution=resolution,
                              justification=justification)
-    result = run(call(c, lambda gateway: gateway.send(operation_id, command)))
+    result = run(call(c, lambda gateway: gateway.send(operation_id, command, key=c.key)))
     console.print(f"[green]ok[/] {operation_id}: hit {hit_id} {resolution.value} "
                   f"(phase {result.phase.value.upper()}, audit #{result.head.seq}); the other operation is told",
                   highlight=False)

@@ -46,10 +46,14 @@ def main(ctx: typer.Context,
          actor: Annotated[str | None, typer.Option("--as", help="Acting principal id (or LIAISON_ACTOR).")] = None,
          purpose: Annotated[str | None, typer.Option(
              "--purpose", help="Why you read operation data; logged (or LIAISON_PURPOSE).")] = None,
+         key: Annotated[str | None, typer.Option(
+             "--key", envvar="LIAISON_IDEMPOTENCY_KEY",
+             help="Idempotency key of the command (default: a new one). Sending a command again with the key "
+                  "an earlier try printed applies it at most once and reports what happened.")] = None,
          ) -> None:
     from logging_setup import configure_logging
 
-    ctx.obj = Context(actor, purpose)
+    ctx.obj = Context(actor, purpose, key)
     configure_logging(ctx.obj.settings.log_format, "WARNING")
 
 
@@ -62,7 +66,7 @@ def _send(ctx: Context, operation_id: str, command: cmd.Command) -> None:
 async def _call_send(ctx: Context, operation_id: str, command: cmd.Command):  # type: ignore[no-untyped-def]
     structlog.contextvars.bind_contextvars(operation_id=operation_id, workflow_id=operation_id)
     gateway = await ctx.gateway()
-    return await gateway.send(operation_id, command)
+    return await gateway.send(operation_id, command, key=ctx.key)
 
 
 def _slug(name: str) -> str:
@@ -84,7 +88,7 @@ def open_operation(ctx: typer.Context, spec_file: Annotated[Path, typer.Argument
                                 justification=justification)
 
     async def go():  # type: ignore[no-untyped-def]
-        return await (await c.gateway()).open(command)
+        return await (await c.gateway()).open(command, key=c.key)
 
     state = run(go())
     console.print(f"[green]opened[/] {state.operation_id}")

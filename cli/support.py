@@ -17,6 +17,7 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
@@ -24,8 +25,9 @@ from temporalio.service import RPCError
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError
-from gateway.operations import OperationsGateway
+from gateway.operations import OperationsGateway, new_idempotency_key
 from settings import Settings, get_settings
+from store.audit_log import AuditLog
 from store.checkpoints import CheckpointConflict
 from store.consultations import Consultations
 from store.db import make_engine
@@ -66,8 +68,9 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except DomainError as error:
-            errors.print(f"[bold red]refused:[/] {error.message}", highlight=False)
+        except DomainError as error:  # only a refusal says "refused": an unknown outcome or a conflict is not one
+            label = {"unavailable": "unavailable", "integrity": "error"}.get(error.code, "refused")
+            errors.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
         except ValidationError as error:
             errors.print(f"[bold red]invalid input:[/] {format_validation(error, 'the input')}",
                          highlight=False)
@@ -171,11 +174,13 @@ def load_model(path: Path, model: type[M]) -> M:
 class Context:
     """What every command needs, built on demand so `--help` never touches a server."""
 
-    def __init__(self, actor_id: str | None, purpose: str | None = None) -> None:
+    def __init__(self, actor_id: str | None, purpose: str | None = None, key: str | None = None) -> None:
         self.settings: Settings = get_settings()
         self._actor_id = actor_id or self.settings.actor
         self._purpose = purpose or self.settings.purpose
         self._engine: Engine | None = None
+        # One idempotency key per invocation: sending a command again with it learns its outcome.
+        self.key = key or new_idempotency_key()
 
     @property
     def engine(self) -> Engine:
@@ -218,8 +223,8 @@ class Context:
         except RuntimeError as error:
             raise CliError(f"cannot reach Temporal at {self.settings.temporal_address} "
                            f"(is `make run` running?): {error}") from None
-        return OperationsGateway(client, self.settings.task_queue,
-                                 append_as_local_activity=self.settings.audit_append_local_activity)
+        return OperationsGateway(client, self.settings.task_queue, AuditLog(self.engine),
+                                 retry_for=self.settings.command_retry_for)
 
 
 def _converter() -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from domain.actors import Actor, Role
 from domain.events import Event, event_from_dict
 
 GENESIS_HASH = "0" * 64
+MAX_EVENTS_PER_COMMAND = 256  # far above what any one command decides; bounds the lookup by key
 _ENVELOPE_FIELDS = {"actor", "at", "justification"}
 
 
@@ -79,6 +80,34 @@ def chain_hash(prev_hash: str, record: AuditRecord) -> str:
 
 def chained(record: AuditRecord, prev_hash: str) -> AuditRecord:
     return record.model_copy(update={"prev_hash": prev_hash, "hash": chain_hash(prev_hash, record)})
+
+
+def extend_chain(head: ChainHead, records: Iterable[AuditRecord]) -> list[AuditRecord]:
+    """The records numbered and chained after ``head``: the one place a stream's sequence is assigned.
+
+    The workflow runs this on the events it decided and sends the chained records to the store,
+    which only checks and stores them; the workflow then knows every hash the store must hold.
+    """
+    chain: list[AuditRecord] = []
+    seq, prev_hash = head.seq, head.hash
+    for record in records:
+        seq += 1
+        link = chained(record.model_copy(update={"seq": seq}), prev_hash)
+        chain.append(link)
+        prev_hash = link.hash
+    return chain
+
+
+def head_of(records: Sequence[AuditRecord], default: ChainHead) -> ChainHead:
+    return ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else default
+
+
+def event_id_for(stream_id: str, command_key: str, index: int) -> str:
+    """An event's identity: the command it came from (its idempotency key) and its place among that
+    command's events, as SHA-256 hex (it fits the column whatever the key). A redone workflow task
+    that decides another command makes other ids, so no stored record can ever be taken for another
+    command's, as it could with a per-run random id."""
+    return hashlib.sha256(f"{stream_id}\x1f{command_key}\x1f{index}".encode()).hexdigest()
 
 
 def record_of(stream_id: str, seq: int, event_id: str, event: Event) -> AuditRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -58,9 +59,37 @@ class Verification(BaseModel):
         return not self.findings
 
 
+def state_findings(operation_id: str, records: Sequence[AuditRecord],
+                   states: Sequence[dict[str, Any]]) -> list[ChainFinding]:
+    """Compare the state rebuilt from the log with each state the workflow itself held (carried into a
+    continued run, or returned at the end): a log that holds other events than the workflow applied
+    differs here even when its chain was recomputed and every hash agrees with itself."""
+    findings: list[ChainFinding] = []
+    by_version = {state["version"]: state for state in states}
+    for version in sorted(by_version):
+        prefix = [r for r in records if r.seq <= version]
+        if len(prefix) < version:
+            continue  # a truncated log: the chain check reports it
+        try:
+            rebuilt = replay(prefix).model_dump(mode="json")
+        except Exception as error:  # an event that no longer decodes is itself a finding
+            findings.append(ChainFinding(stream_id=operation_id, seq=version,
+                                         problem=f"unreadable: the log up to #{version} cannot be replayed ({error})"))
+            break
+        if OperationState.model_validate(rebuilt) != OperationState.model_validate(by_version[version]):
+            findings.append(ChainFinding(
+                stream_id=operation_id, seq=version,
+                problem=f"diverged: the state rebuilt from the log up to #{version} differs from the state the "
+                        "workflow recorded in its Temporal history"))
+            break
+    return findings
+
+
 def verify_records(operation_id: str, records: Sequence[AuditRecord],
-                   witnesses: Sequence[ChainHead], progress: Progress | None = None) -> Verification:
+                   witnesses: Sequence[ChainHead], progress: Progress | None = None,
+                   states: Sequence[dict[str, Any]] = ()) -> Verification:
     findings = verify_stream(operation_id, records, witnesses, progress)
+    findings += state_findings(operation_id, records, states)
     head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
     return Verification(operation_id=operation_id, events=len(records), store_head=head,
                         witnesses=len(witnesses), findings=findings)

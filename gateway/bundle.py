@@ -16,7 +16,7 @@ from temporalio.client import WorkflowHistory
 
 from domain.audit import AuditRecord, ChainFinding, ChainHead
 from gateway.audit import Verification, verify_records
-from gateway.witness import heads_in_history
+from gateway.witness import heads_in_history, states_in_history
 
 FORMAT = "liaison-audit-bundle/1"
 
@@ -132,7 +132,8 @@ def verify_bundle(path: Path) -> BundleReport:
     records = _records(contents, problems)
     histories = _histories(contents, manifest.operation_id, problems)
     witnesses = [h for history in histories for h in heads_in_history(history)]
-    verification = verify_records(manifest.operation_id, records, witnesses)
+    states = [s for history in histories for s in states_in_history(history)]
+    verification = verify_records(manifest.operation_id, records, witnesses, states=states)
     verification.findings[:0] = [_finding(manifest.operation_id, p) for p in problems]
     if not histories:
         verification.findings.append(_finding(manifest.operation_id, "the bundle holds no Temporal history"))

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+import structlog
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
@@ -27,6 +31,9 @@ from domain.reference import EU_MEMBER_STATES
 from domain.reference import member_state as member_state_code
 from domain.state import OperationState
 from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible, visible_items
+from gateway.audit import replay
+from gateway.witness import witnessed_heads
+from store.audit_log import AuditLog
 from workflows.messages import (
     CODE_NAME,
     LEAD_STATE,
@@ -38,6 +45,17 @@ from workflows.messages import (
     OperationInput,
 )
 from workflows.operation import OperationWorkflow
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+# A workflow task started on a worker that then died is handed to another after this (Temporal: 10 s).
+# Operation histories stay short (continue-as-new), so a task takes milliseconds, not seconds.
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
+
+
+def _describe(error: BaseException) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return message.splitlines()[0][:200]
 
 
 class OperationRow(BaseModel):
@@ -52,70 +70,177 @@ class OperationRow(BaseModel):
     started: datetime | None
 
 
+class CommandOutcomeUnknown(DomainError):
+    """The command may or may not have been applied; retrying it with the same key tells which."""
+
+    def __init__(self, operation_id: str, key: str, cause: str) -> None:
+        super().__init__("unavailable", f"the outcome of the command to {operation_id} is not known yet ({cause}); "
+                                        f"send it again with the idempotency key {key} to learn it: it is "
+                                        "applied at most once", field="idempotency_key", value=key)
+        self.key = key
+
+
+_TRANSIENT_RPC = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+                  RPCStatusCode.ABORTED, RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL}
+_INTEGRITY_TYPES = {"ChainConflict", "AuditStoreMismatch"}
+
+
+def _failure_cause(error: WorkflowUpdateFailedError) -> BaseException | None:
+    """The failure the workflow raised, looking through an activity failure to what the activity raised."""
+    cause = error.cause
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    return cause
+
+
 def _domain_error(error: BaseException) -> DomainError:
-    cause = error.cause if isinstance(error, WorkflowUpdateFailedError) else error
+    cause = _failure_cause(error) if isinstance(error, WorkflowUpdateFailedError) else error
     if isinstance(cause, ApplicationError):
         details: dict[str, Any] = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        if cause.type in _INTEGRITY_TYPES:
+            return DomainError("integrity", f"the audit store and the workflow disagree; nothing of this command "
+                                            f"was applied: {cause.message}")
         return DomainError(cause.type or "refused", cause.message, field=details.get("field"),
                            value=details.get("value"))
     return DomainError("refused", str(cause or error))
 
 
+def _is_transient(error: BaseException) -> bool:
+    """Worth sending again with the same update id: nothing says the command was refused."""
+    if isinstance(error, RPCTimeoutOrCancelledError):
+        return True
+    if isinstance(error, RPCError):
+        return error.status in _TRANSIENT_RPC
+    if isinstance(error, WorkflowUpdateFailedError):  # Temporal's own abort, not the workflow's refusal
+        cause = _failure_cause(error)
+        return not isinstance(cause, ApplicationError) and "aborted" in str(cause or error).lower()
+    return isinstance(error, ConnectionError | RuntimeError)
+
+
+def new_idempotency_key() -> str:
+    return f"cmd-{uuid.uuid4().hex}"
+
+
 class OperationsGateway:
-    def __init__(self, client: Client, task_queue: str, *, append_as_local_activity: bool = True,
-                 continue_as_new_after_events: int | None = None) -> None:
+    """Commands go to the workflows as Updates whose id is the command's idempotency key; every read
+    of an operation comes from the audit log, which is exactly what the workflow applied (no read
+    path queries a workflow: see the README on watching an operation)."""
+
+    def __init__(self, client: Client, task_queue: str, audit_log: AuditLog, *,
+                 continue_as_new_after_events: int | None = None,
+                 retry_for: timedelta = timedelta(seconds=60)) -> None:
         self._client = client
         self._task_queue = task_queue
-        self._append_local = append_as_local_activity
+        self._audit_log = audit_log
         self._continue_as_new_after = continue_as_new_after_events
+        self._retry_for = retry_for
 
     @property
     def client(self) -> Client:
         return self._client
 
-    async def open(self, command: OpenOperation) -> OperationState:
+    @property
+    def audit_log(self) -> AuditLog:
+        return self._audit_log
+
+    async def open(self, command: OpenOperation, key: str | None = None) -> OperationState:
         """Pre-checks the command with the decider so a refused spec never starts a workflow."""
         decide(OperationState(), command.model_copy(update={"issued_at": datetime.now(UTC)}))
-        start = OperationInput(operation_id=command.operation_id, open_command=command,
-                               append_as_local_activity=self._append_local,
+        key = key or new_idempotency_key()
+        start = OperationInput(operation_id=command.operation_id, open_command=command, open_key=key,
                                continue_as_new_after_events=self._continue_as_new_after)
+        await self._retrying(command.operation_id, key, lambda: self._start(start))
+        return await self._retrying(command.operation_id, key, lambda: self._opened_state(command.operation_id))
+
+    async def _start(self, start: OperationInput) -> None:
         try:
-            handle = await self._client.start_workflow(
-                OperationWorkflow.run, start, id=command.operation_id, task_queue=self._task_queue,
+            await self._client.start_workflow(
+                OperationWorkflow.run, start, id=start.operation_id, task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL, task_timeout=WORKFLOW_TASK_TIMEOUT)
         except WorkflowAlreadyStartedError:
-            raise DomainError("already_exists", f"operation {command.operation_id} already exists",
-                              field="operation_id", value=command.operation_id) from None
-        return await self._wait_opened(handle)
+            if start.open_key and await self._recorded(start.operation_id, start.open_key):
+                return  # our own start, retried after an error that hid its success
+            raise DomainError("already_exists", f"operation {start.operation_id} already exists",
+                              field="operation_id", value=start.operation_id) from None
 
-    async def _wait_opened(self, handle: WorkflowHandle[Any, Any]) -> OperationState:
-        # The first workflow task opens the operation and checks its targets; poll until both are done.
-        for _ in range(300):
-            state = await handle.query(OperationWorkflow.opened)
-            if state is not None:
-                return state
-            await asyncio.sleep(0.05)
-        raise DomainError("timeout", f"operation {handle.id} did not open within 15 s; is the worker running?")
-
-    async def send(self, operation_id: str, command: Command) -> CommandResult:
+    async def _opened_state(self, operation_id: str) -> OperationState:
         handle = self._client.get_workflow_handle(operation_id)
         try:
-            return await handle.execute_update(OperationWorkflow.execute, command)
+            state: OperationState = await handle.execute_update(OperationWorkflow.opened_state)
         except WorkflowUpdateFailedError as error:
             raise _domain_error(error) from None
         except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return await self.state(operation_id)  # it opened and has ended already
+        return state
+
+    async def send(self, operation_id: str, command: Command, key: str | None = None) -> CommandResult:
+        """Apply a command once, whatever fails on the way: sent as an Update whose id is the key, and
+        sent again with the same key after any error that does not say it was refused. A retry of a
+        command already applied (in this run, an earlier run, or before the operation closed) gets
+        the recorded outcome, never a second application."""
+        key = key or new_idempotency_key()
+        return await self._retrying(operation_id, key, lambda: self._send_once(operation_id, command, key))
+
+    async def _send_once(self, operation_id: str, command: Command, key: str) -> CommandResult:
+        handle = self._client.get_workflow_handle(operation_id)
+        try:
+            result: CommandResult = await handle.execute_update(OperationWorkflow.execute, command, id=key)
+        except WorkflowUpdateFailedError as error:
+            if _is_transient(error):
+                raise
+            raise _domain_error(error) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            recorded = await self._recorded(operation_id, key)
+            if recorded is not None:
+                return recorded
             raise await self._rpc_refusal(operation_id, error) from None
+        return result
+
+    async def _retrying(self, operation_id: str, key: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run attempt until it succeeds or is refused; between tries, back off and look in the audit
+        log for the command (its events carry the key), so that an applied command reports applied."""
+        deadline = asyncio.get_running_loop().time() + self._retry_for.total_seconds()
+        pause = 0.05
+        while True:
+            try:
+                return await attempt()
+            except DomainError:
+                raise
+            except Exception as error:
+                if not _is_transient(error):
+                    raise
+                cause = _describe(error)
+            log.info("command_retry", operation_id=operation_id, key=key, cause=cause)
+            if asyncio.get_running_loop().time() + pause > deadline:
+                raise CommandOutcomeUnknown(operation_id, key, cause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    async def _recorded(self, operation_id: str, key: str) -> CommandResult | None:
+        """The outcome of a command the audit log holds, by its idempotency key."""
+        try:
+            records = await asyncio.to_thread(self._audit_log.records_of_command, operation_id, key)
+        except DBAPIError:
+            return None  # the store is unavailable: nothing is known yet
+        if not records:
+            return None
+        state = replay(await asyncio.to_thread(self._audit_log.read, operation_id, records[-1].seq))
+        return CommandResult(operation_id=operation_id, events=[r.type for r in records],
+                             phase=state.phase or Phase.IDENTIFY, version=state.version,
+                             head=ChainHead(seq=records[-1].seq, hash=records[-1].hash))
 
     async def _rpc_refusal(self, operation_id: str, error: RPCError) -> DomainError:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            state = await self._closed_state(operation_id)
-            if state is not None and state.phase is not None:
-                return DomainError("wrong_phase", f"operation {operation_id} is {state.phase.value}; "
-                                   "it accepts no further commands", field="phase")
-            return DomainError("not_found", f"operation {operation_id} does not exist",
-                               field="operation_id", value=operation_id)
-        return DomainError("unavailable", f"Temporal refused the request: {error.message}")
+        state = await self._closed_state(operation_id)
+        if state is not None and state.phase is not None:
+            return DomainError("wrong_phase", f"operation {operation_id} is {state.phase.value}; "
+                               "it accepts no further commands", field="phase")
+        return DomainError("not_found", f"operation {operation_id} does not exist",
+                           field="operation_id", value=operation_id)
 
     async def _closed_state(self, operation_id: str) -> OperationState | None:
         try:
@@ -123,25 +248,18 @@ class OperationsGateway:
         except DomainError:
             return None
 
-    async def _query(self, operation_id: str, query: Any, *args: Any) -> Any:
-        """A workflow query whose Temporal failures come back as refusals naming the operation."""
-        handle = self._client.get_workflow_handle(operation_id)
-        try:
-            return await handle.query(query, *args)
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                raise DomainError("not_found", f"operation {operation_id} does not exist",
-                                  field="operation_id", value=operation_id) from None
-            raise DomainError("unavailable", f"Temporal refused the query: {error.message}") from None
-
     async def state(self, operation_id: str) -> OperationState:
-        state: OperationState = await self._query(operation_id, OperationWorkflow.state)
-        return state
+        """The operation as its audit log has it: the workflow's own state, folded by the same evolve."""
+        records = await asyncio.to_thread(self._audit_log.read, operation_id)
+        if not records:
+            raise DomainError("not_found", f"operation {operation_id} does not exist",
+                              field="operation_id", value=operation_id)
+        return replay(records)
 
     async def chain_head(self, operation_id: str) -> ChainHead:
-        """The audit chain head the workflow recorded: Temporal's independent witness of the log."""
-        head: ChainHead = await self._query(operation_id, OperationWorkflow.head)
-        return head
+        """The last audit chain head the workflow recorded: Temporal's independent witness of the log."""
+        heads = await witnessed_heads(self._client, operation_id)
+        return heads[-1] if heads else ChainHead()
 
     async def intelligence(self, operation_id: str, viewer: Actor, item_id: str | None = None) -> list[Intelligence]:
         """Items the viewer may see; asking for one it may not see is refused, naming the rule."""
@@ -156,8 +274,7 @@ class OperationsGateway:
         return [item]
 
     async def pending_tasks(self, operation_id: str, member_state: str | None) -> list[Task]:
-        tasks: list[Task] = await self._query(operation_id, OperationWorkflow.pending_tasks, member_state)
-        return tasks
+        return (await self.state(operation_id)).pending_tasks(member_state)
 
     async def inbox(self, member_state: str | None) -> list[tuple[str, Task]]:
         """Pending tasks across every operation in PREPARE (of one member state, or all)."""

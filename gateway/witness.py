@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.audit import ChainHead
 
 _LOCAL_ACTIVITY_MARKER = "core_local_activity"
+_APPEND_ACTIVITY = "append_events"
 
 
 def _as_head(data: bytes) -> ChainHead | None:
@@ -46,15 +47,68 @@ def _carried_head(data: bytes) -> bytes:
     return json.dumps(value.get("head")).encode() if isinstance(value, dict) else b""
 
 
+def _chained_records(data: bytes) -> list[ChainHead]:
+    """(seq, hash) of every record an append request carried already chained by the workflow."""
+    try:
+        value: Any = json.loads(data)
+    except ValueError:
+        return []
+    records = value.get("records") if isinstance(value, dict) else None
+    if not isinstance(records, list):
+        return []
+    return [ChainHead(seq=r["seq"], hash=r["hash"]) for r in records
+            if isinstance(r, dict) and isinstance(r.get("seq"), int) and isinstance(r.get("hash"), str) and r["hash"]]
+
+
+def _appended_records(history: WorkflowHistory) -> list[ChainHead]:
+    """The hash of every record the workflow chained itself and the store acknowledged: Temporal then
+    witnesses each event's content, not only the heads at append boundaries."""
+    scheduled: dict[int, bytes] = {}
+    found: list[ChainHead] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = event.activity_task_scheduled_event_attributes
+            if attributes.activity_type.name == _APPEND_ACTIVITY and attributes.input.payloads:
+                scheduled[event.event_id] = attributes.input.payloads[0].data
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            data = scheduled.pop(event.activity_task_completed_event_attributes.scheduled_event_id, None)
+            if data is not None:
+                found.extend(_chained_records(data))
+    return found
+
+
 def heads_in_history(history: WorkflowHistory) -> list[ChainHead]:
-    """Every chain head the workflow received from an append (or carried into a new run)."""
+    """Every chain head the workflow received from an append (or carried into a new run), and the hash of
+    every record it chained itself."""
     heads = []
     for event in history.events:
         for data in _result_payload_data(event):
             head = _as_head(data)
             if head is not None:
                 heads.append(head)
-    return heads
+    return heads + _appended_records(history)
+
+
+def states_in_history(history: WorkflowHistory) -> list[dict[str, Any]]:
+    """The operation's state as the workflow itself held it: carried into a continued run, and returned
+    when it completed (JSON, as recorded)."""
+    states = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            states += [_field(p.data, "state") for p in payloads]
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            payloads = event.workflow_execution_completed_event_attributes.result.payloads
+            states += [_field(p.data, None) for p in payloads]
+    return [state for state in states if isinstance(state, dict) and isinstance(state.get("version"), int)]
+
+
+def _field(data: bytes, name: str | None) -> Any:
+    try:
+        value: Any = json.loads(data)
+    except ValueError:
+        return None
+    return value if name is None else (value.get(name) if isinstance(value, dict) else None)
 
 
 async def histories(client: Client, operation_id: str) -> list[WorkflowHistory]:
@@ -88,3 +142,10 @@ async def operation_ids_in_temporal(client: Client) -> list[str]:
 
 async def witnessed_heads(client: Client, operation_id: str) -> list[ChainHead]:
     return [head for history in await histories(client, operation_id) for head in heads_in_history(history)]
+
+
+async def witnessed(client: Client, operation_id: str) -> tuple[list[ChainHead], list[dict[str, Any]]]:
+    """Every head and record hash, and every state, that the operation's Temporal histories hold."""
+    runs = await histories(client, operation_id)
+    return ([head for history in runs for head in heads_in_history(history)],
+            [state for history in runs for state in states_in_history(history)])

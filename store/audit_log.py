@@ -6,8 +6,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, select, text
+from sqlalchemy.exc import IntegrityError
 
-from domain.audit import AuditRecord, ChainHead, chained
+from domain.audit import MAX_EVENTS_PER_COMMAND, AuditRecord, ChainHead, chain_hash, event_id_for, extend_chain
 from store.db import as_utc, gc_paused, write_transaction
 from store.tables import audit_events as t
 
@@ -21,6 +22,23 @@ class ChainConflict(Exception):
 
 def _describe(head: ChainHead) -> str:
     return f"#{head.seq} {head.hash[:12]}…"
+
+
+def _require_chain(stream_id: str, records: Sequence[AuditRecord]) -> None:
+    """Chained records must be one contiguous, correctly hashed piece of this stream."""
+    prev_hash, seq = records[0].prev_hash, records[0].seq
+    for record in records:
+        if record.stream_id != stream_id or record.seq != seq or record.prev_hash != prev_hash \
+                or chain_hash(record.prev_hash, record) != record.hash:
+            raise ChainConflict(f"stream {stream_id}: the records to append are not a chain at #{record.seq}")
+        prev_hash, seq = record.hash, seq + 1
+
+
+def _disagreement(stream_id: str, ours: AuditRecord, stored: Any) -> str:
+    if stored is None:
+        return f"stream {stream_id}: #{ours.seq} is missing although the stream's head is past it"
+    return (f"stream {stream_id} #{ours.seq} holds another record ({stored.type}, hash {stored.hash[:12]}…) "
+            f"than the workflow decided ({ours.type}, hash {ours.hash[:12]}…); nothing was written")
 
 
 RECORD_COLUMNS = tuple(t.c[name] for name in _FIELDS)
@@ -39,7 +57,13 @@ class AuditLog:
 
     def append(self, stream_id: str, records: Sequence[AuditRecord],
                expected_head: ChainHead | None = None) -> ChainHead:
-        """Chain and store records at the end of the stream, atomically and idempotently."""
+        """Store records at the end of the stream, atomically and idempotently.
+
+        Records the workflow already chained (the workflow numbers and hashes what it decided) are
+        checked and stored as they are; a retry of an append that landed finds its own records and
+        succeeds, while a position that holds any other record is a ChainConflict, never a success.
+        Unchained records (workflows recorded before the workflow chained, tests) are chained here.
+        """
         with write_transaction(self.engine) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
@@ -47,30 +71,69 @@ class AuditLog:
             head = self._head(conn, stream_id)
             if not records:
                 return head
-            event_ids = [r.event_id for r in records]
-            stored = conn.execute(select(t.c.stream_id, t.c.seq, t.c.hash)
-                                  .where(t.c.event_id.in_(event_ids))
-                                  .order_by(t.c.seq)).all()
-            if stored:
-                streams = {s.stream_id for s in stored}
-                if len(stored) != len(set(event_ids)) or streams != {stream_id}:
-                    raise ChainConflict(
-                        f"stream {stream_id}: {len(stored)} of {len(event_ids)} event ids are "
-                        "already stored, not all of them in this stream")
-                return ChainHead(seq=stored[-1].seq, hash=stored[-1].hash)
-            if expected_head is not None and expected_head != head:
-                raise ChainConflict(f"stream {stream_id}: expected head {_describe(expected_head)} "
-                                    f"but the head is {_describe(head)}")
-            rows = []
+            if all(r.hash for r in records):
+                return self._store_chained(conn, stream_id, records, head)
+            return self._store_unchained(conn, stream_id, records, head, expected_head)
+
+    def _store_chained(self, conn: Connection, stream_id: str, records: Sequence[AuditRecord],
+                       head: ChainHead) -> ChainHead:
+        _require_chain(stream_id, records)
+        first, last = records[0], records[-1]
+        if head.seq >= first.seq:  # a retry of an append that landed, or another writer's record
+            stored = {row.seq: row for row in conn.execute(
+                select(t.c.seq, t.c.event_id, t.c.type, t.c.hash)
+                .where(t.c.stream_id == stream_id, t.c.seq >= first.seq, t.c.seq <= last.seq))}
             for record in records:
-                unchained = record.model_copy(update={"stream_id": stream_id,
-                                                      "seq": head.seq + 1})
-                link = chained(unchained, head.hash)
-                head = ChainHead(seq=link.seq, hash=link.hash)
-                rows.append({**link.model_dump(exclude={"position"}),
-                             "occurred_at": as_utc(link.occurred_at)})
+                row = stored.get(record.seq)
+                if row is None or row.hash != record.hash or row.event_id != record.event_id:
+                    raise ChainConflict(_disagreement(stream_id, record, row))
+            return ChainHead(seq=last.seq, hash=last.hash)
+        start = ChainHead(seq=first.seq - 1, hash=first.prev_hash)
+        if start != head:
+            raise ChainConflict(f"stream {stream_id}: expected head {_describe(start)} "
+                                f"but the head is {_describe(head)}")
+        self._insert(conn, stream_id, records)
+        return ChainHead(seq=last.seq, hash=last.hash)
+
+    def _store_unchained(self, conn: Connection, stream_id: str, records: Sequence[AuditRecord],
+                         head: ChainHead, expected_head: ChainHead | None) -> ChainHead:
+        event_ids = [r.event_id for r in records]
+        stored = conn.execute(select(*RECORD_COLUMNS).where(t.c.event_id.in_(event_ids))
+                              .order_by(t.c.seq)).all()
+        if stored:
+            return self._already_stored(stream_id, records, [record_from_row(row) for row in stored])
+        if expected_head is not None and expected_head != head:
+            raise ChainConflict(f"stream {stream_id}: expected head {_describe(expected_head)} "
+                                f"but the head is {_describe(head)}")
+        chain = extend_chain(head, [r.model_copy(update={"stream_id": stream_id}) for r in records])
+        self._insert(conn, stream_id, chain)
+        return ChainHead(seq=chain[-1].seq, hash=chain[-1].hash)
+
+    @staticmethod
+    def _already_stored(stream_id: str, records: Sequence[AuditRecord],
+                        stored: list[AuditRecord]) -> ChainHead:
+        """A retried append: every id stored, each with this very content; anything else is loud."""
+        by_id = {r.event_id: r for r in stored}
+        if len(stored) != len({r.event_id for r in records}) or {r.stream_id for r in stored} != {stream_id}:
+            raise ChainConflict(f"stream {stream_id}: {len(stored)} of {len(records)} event ids are "
+                                "already stored, not all of them in this stream")
+        for record in records:
+            kept = by_id[record.event_id]
+            ours = record.model_copy(update={"stream_id": stream_id, "seq": kept.seq})
+            if chain_hash(kept.prev_hash, ours) != kept.hash:
+                raise ChainConflict(f"stream {stream_id} #{kept.seq}: event id {record.event_id} is stored "
+                                    f"with other content ({kept.type}) than this append's ({record.type})")
+        return ChainHead(seq=stored[-1].seq, hash=stored[-1].hash)
+
+    @staticmethod
+    def _insert(conn: Connection, stream_id: str, chain: Sequence[AuditRecord]) -> None:
+        rows = [{**link.model_dump(exclude={"position"}), "stream_id": stream_id,
+                 "occurred_at": as_utc(link.occurred_at)} for link in chain]
+        try:
             conn.execute(t.insert(), rows)
-            return head
+        except IntegrityError as error:  # an event id already used in another stream or position
+            raise ChainConflict(f"stream {stream_id}: an event id of this append is already stored "
+                                f"elsewhere ({error.orig})") from None
 
     @staticmethod
     def _head(conn: Connection, stream_id: str) -> ChainHead:
@@ -81,6 +144,13 @@ class AuditLog:
     def head(self, stream_id: str) -> ChainHead:
         with self.engine.connect() as conn:
             return self._head(conn, stream_id)
+
+    def records_of_command(self, stream_id: str, command_key: str) -> list[AuditRecord]:
+        """The events a command (by its idempotency key) was recorded with: empty if it never was."""
+        ids = [event_id_for(stream_id, command_key, i) for i in range(MAX_EVENTS_PER_COMMAND)]
+        query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id, t.c.event_id.in_(ids)).order_by(t.c.seq)
+        with self.engine.connect() as conn:
+            return [record_from_row(row) for row in conn.execute(query)]
 
     def read(self, stream_id: str, upto_seq: int | None = None) -> list[AuditRecord]:
         query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id).order_by(t.c.seq)

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from gateway.operations import OperationsGateway
+from store.audit_log import AuditLog
 from store.db import make_engine, upgrade
 from worker import build_worker
 from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
@@ -69,8 +70,8 @@ async def running_worker(temporal_client: Client, session_engine: Engine) -> Asy
 
 
 @pytest.fixture
-async def gateway(temporal_client: Client, running_worker: Worker) -> OperationsGateway:
-    return OperationsGateway(temporal_client, TASK_QUEUE)
+async def gateway(temporal_client: Client, running_worker: Worker, session_engine: Engine) -> OperationsGateway:
+    return OperationsGateway(temporal_client, TASK_QUEUE, AuditLog(session_engine))
 
 
 @pytest.fixture

@@ -27,6 +27,14 @@ SEARCH_ATTRIBUTES = {
 }
 
 
+class CommandResult(BaseModel):
+    operation_id: str
+    events: list[str]
+    phase: Phase
+    version: int
+    head: ChainHead
+
+
 class OperationInput(BaseModel):
     """Start input; after continue-as-new it carries the state and the audit chain head instead."""
 
@@ -34,12 +42,15 @@ class OperationInput(BaseModel):
 
     operation_id: str
     open_command: OpenOperation | None = None
+    open_key: str | None = None  # the idempotency key of the opening; its events carry it
     state: OperationState | None = None
     head: ChainHead = ChainHead()
-    append_as_local_activity: bool = True
+    append_as_local_activity: bool = True  # read only by runs recorded before the durable chained append
     continue_as_new_after_events: int | None = None
     # hit id -> the other operation's workflow id: kept by the workflow alone, never in the state or the log
     routes: dict[str, str] = {}
+    # idempotency key -> result of the latest commands applied, so a retry in the next run is not applied twice
+    applied: dict[str, CommandResult] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -51,14 +62,6 @@ class OperationInput(BaseModel):
         legacy = {hit_id: hit["other_operation_id"] for hit_id, hit in hits.items()
                   if isinstance(hit, dict) and hit.get("other_operation_id")}
         return {**data, "routes": {**legacy, **(data.get("routes") or {})}} if legacy else data
-
-
-class CommandResult(BaseModel):
-    operation_id: str
-    events: list[str]
-    phase: Phase
-    version: int
-    head: ChainHead
 
 
 class AppendRequest(BaseModel):

@@ -9,8 +9,7 @@ the chain head the activity returns, then evolves the state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -20,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.actors import SYSTEM
-    from domain.audit import ChainHead, record_of
+    from domain.audit import ChainHead, event_id_for, extend_chain, head_of, record_of
     from domain.commands import Command, RecordHit, RecordHitResolution
     from domain.decider import decide
     from domain.errors import DomainError
@@ -49,7 +48,27 @@ with workflow.unsafe.imports_passed_through():
 APPEND_TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 DECONFLICT_TIMEOUT = timedelta(seconds=60)
+# Every activity heartbeats (activities/heartbeat.py): one handed to a worker that then died is retried
+# on another worker after this long, instead of waiting out its whole start-to-close timeout.
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 SYSTEM_ROLE = "system"
+# Appends run as regular activities, scheduled only once the workflow task that decided them is
+# durable, and carry records the workflow itself numbered and chained. Runs recorded before took a
+# local activity that could write for a workflow task later discarded, with per-run random event ids.
+DURABLE_CHAINED_APPEND = "durable-chained-append"
+# Idempotency keys of the latest commands, carried across continue-as-new (Temporal deduplicates
+# update ids within one run only); older ones are found in the audit log by the gateway.
+APPLIED_KEYS_KEPT = 1000
+
+
+APPEND_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=["ChainConflict"])
+
+
+def _update_key() -> str:
+    """The idempotency key of the update being handled: its Temporal update id."""
+    info = workflow.current_update_info()
+    assert info is not None, "only called from the execute update"
+    return info.id
 
 
 def _refusal(error: DomainError) -> ApplicationError:
@@ -70,12 +89,15 @@ class OperationWorkflow:
         self._inbox: list[Command] = []  # system commands from other operations' signals
         self._settled = start.state is not None  # opened, and its opening deconfliction check done
         self._routes = dict(start.routes)  # hit id -> the other operation, which users never see
+        self._applied: dict[str, CommandResult] = dict(start.applied)  # idempotency key -> its result
+        self._deadline_reached: datetime | None = None
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
         if start.state is None and start.open_command is not None:
             async with self._lock:  # updates that arrive meanwhile wait for the opening and its checks
-                await self._apply(start.open_command.model_copy(update={"issued_at": workflow.now()}))
+                await self._apply(start.open_command.model_copy(update={"issued_at": self._now()}),
+                                  key=start.open_key or "open")
         self._settled = True
         while self._state.phase is not None and not self._state.phase.is_terminal:
             await self._wait_for_change_or_deadline()
@@ -89,7 +111,8 @@ class OperationWorkflow:
                     while self._inbox:
                         await self._run_inbox()
                 workflow.continue_as_new(start.model_copy(update={
-                    "open_command": None, "state": self._state, "head": self._head, "routes": self._routes}))
+                    "open_command": None, "state": self._state, "head": self._head, "routes": self._routes,
+                    "applied": self._applied}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -97,21 +120,35 @@ class OperationWorkflow:
 
     @workflow.update
     async def execute(self, command: Command) -> CommandResult:
+        key = _update_key()
         async with self._lock:
-            events = await self._apply(command.model_copy(update={"issued_at": workflow.now()}))
-        return CommandResult(operation_id=self._state.operation_id, events=[e.type for e in events],
-                             phase=self._state.phase or Phase.IDENTIFY, version=self._state.version,
-                             head=self._head)
+            if key in self._applied:  # a retry, after continue-as-new, of a command applied before
+                return self._applied[key]
+            events = await self._apply(command.model_copy(update={"issued_at": self._now()}), key=key)
+            result = CommandResult(operation_id=self._state.operation_id, events=[e.type for e in events],
+                                   phase=self._state.phase or Phase.IDENTIFY, version=self._state.version,
+                                   head=self._head)
+            self._remember(key, result)
+        return result
 
     @execute.validator
     def validate(self, command: Command) -> None:
         if command.actor.role.value == SYSTEM_ROLE:
             raise ApplicationError("commands of the system actor are issued by the workflow itself",
                                    type="not_authorised", non_retryable=True)
+        if _update_key() in self._applied:
+            return  # answered with its recorded result, not decided again
         try:
-            decide(self._state, command.model_copy(update={"issued_at": workflow.now()}))
+            decide(self._state, command.model_copy(update={"issued_at": self._now()}))
         except DomainError as error:
             raise _refusal(error) from None
+
+    @workflow.update
+    async def opened_state(self) -> OperationState:
+        """The state once the operation is open and its targets are checked for deconfliction. An
+        update, not a query: no read path of the product queries the workflow (see README)."""
+        await workflow.wait_condition(lambda: self._settled)
+        return self._state
 
     @workflow.signal
     async def deconfliction_hit(self, notice: HitNotice) -> None:
@@ -144,12 +181,14 @@ class OperationWorkflow:
 
     # --- internals --------------------------------------------------------------------------------
 
-    async def _apply(self, command: Command) -> list[ev.Event]:
+    async def _apply(self, command: Command, key: str | None = None) -> list[ev.Event]:
+        """Decide, append, evolve. key: the command's idempotency key; system commands are keyed by
+        the position of their first event, which is theirs alone once recorded."""
         try:
             events = decide(self._state, command)
         except DomainError as error:
             raise _refusal(error) from None
-        await self._append(events)
+        await self._append(events, key or f"system@{self._head.seq + 1}")
         before = self._state
         for event in events:
             self._state = evolve(self._state, event)
@@ -196,7 +235,8 @@ class OperationWorkflow:
                                     handling_code=state.handling_code, targets=targets or [],
                                     action_days=action_days or [], items=items)
         found: list[FoundHit] = await workflow.execute_activity(
-            "deconflict", request, result_type=list[FoundHit], start_to_close_timeout=DECONFLICT_TIMEOUT)
+            "deconflict", request, result_type=list[FoundHit], start_to_close_timeout=DECONFLICT_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT)
         for hit in found:
             if hit.hit_id in self._state.hits:
                 continue
@@ -205,7 +245,7 @@ class OperationWorkflow:
                                     other_handling_code=hit.other_handling_code)
             self._routes[hit.hit_id] = hit.other_operation_id
             await self._apply(RecordHit(actor=SYSTEM, hit=ours, justification="deconfliction check",
-                                        issued_at=workflow.now()))
+                                        issued_at=self._now()))
             mirror = DeconflictionHit(hit_id=hit.hit_id, kind=hit.kind, matched=hit.matched, own_ref=hit.other_ref,
                                       other_state=self._state.our_states_in(ours)[0],
                                       other_contact=state.point_of_contact,
@@ -215,7 +255,7 @@ class OperationWorkflow:
             if not told and self._state.hits[hit.hit_id].is_open:  # its entries outlived it: nothing to resolve with
                 await self._apply(RecordHitResolution(
                     actor=SYSTEM, hit_id=hit.hit_id, resolution=HitResolution.TARGET_WITHDRAWN,
-                    resolved_by=f"liaison ({hit.other_state})", issued_at=workflow.now(),
+                    resolved_by=f"liaison ({hit.other_state})", issued_at=self._now(),
                     justification="the other operation had already ended"))
 
     async def _tell_other_side(self, hit_id: str, signal: str, message: object) -> bool:
@@ -233,7 +273,8 @@ class OperationWorkflow:
 
     async def _release_entries(self, refs: list[str] | None) -> None:
         await workflow.execute_activity("release_entries", ReleaseEntriesRequest(
-            operation_id=self._state.operation_id, refs=refs), start_to_close_timeout=DECONFLICT_TIMEOUT)
+            operation_id=self._state.operation_id, refs=refs), start_to_close_timeout=DECONFLICT_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT)
 
     async def _drain_before_continuing(self) -> None:
         """Return only when no update is running or waiting and no signal's command is pending: an
@@ -248,7 +289,7 @@ class OperationWorkflow:
     async def _run_inbox(self) -> None:
         async with self._lock:
             while self._inbox:
-                command = self._inbox.pop(0).model_copy(update={"issued_at": workflow.now()})
+                command = self._inbox.pop(0).model_copy(update={"issued_at": self._now()})
                 try:
                     decide(self._state, command)
                 except DomainError as error:  # e.g. both sides found the same hit
@@ -256,21 +297,42 @@ class OperationWorkflow:
                     continue
                 await self._apply(command)
 
-    async def _append(self, events: list[ev.Event]) -> None:
+    async def _append(self, events: list[ev.Event], key: str) -> None:
         operation_id = self._state.operation_id or self._operation_id()
+        if not workflow.patched(DURABLE_CHAINED_APPEND):
+            await self._append_as_recorded_before(operation_id, events)
+            return
+        records = extend_chain(self._head, [record_of(operation_id, 0, event_id_for(operation_id, key, i), event)
+                                            for i, event in enumerate(events)])
+        expected = head_of(records, self._head)
+        stored: ChainHead = await workflow.execute_activity(
+            "append_events", AppendRequest(stream_id=operation_id, records=records, expected_head=self._head),
+            result_type=ChainHead, start_to_close_timeout=APPEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=APPEND_RETRY)
+        if stored != expected:  # the store answered with a record that is not the one decided
+            raise ApplicationError(
+                f"the audit store answered #{stored.seq} {stored.hash[:12]}… for an append whose chain ends at "
+                f"#{expected.seq} {expected.hash[:12]}…; the command is not applied", type="AuditStoreMismatch",
+                non_retryable=True)
+        self._head = expected
+
+    async def _append_as_recorded_before(self, operation_id: str, events: list[ev.Event]) -> None:
         records = [record_of(operation_id, self._head.seq + i, str(workflow.uuid4()), event)
                    for i, event in enumerate(events, start=1)]
         request = AppendRequest(stream_id=operation_id, records=records, expected_head=self._head)
-        retry = RetryPolicy(maximum_interval=timedelta(seconds=10),
-                            non_retryable_error_types=["ChainConflict"])
         if self._input.append_as_local_activity:
             self._head = await workflow.execute_local_activity(
                 "append_events", request, result_type=ChainHead,
-                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=retry)
+                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
         else:
             self._head = await workflow.execute_activity(
                 "append_events", request, result_type=ChainHead,
-                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=retry)
+                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
+
+    def _remember(self, key: str, result: CommandResult) -> None:
+        self._applied[key] = result
+        while len(self._applied) > APPLIED_KEYS_KEPT:
+            del self._applied[next(iter(self._applied))]
 
     async def _notify(self, events: list[ev.Event]) -> None:
         requests = [
@@ -281,7 +343,8 @@ class OperationWorkflow:
             for i, event in enumerate(events) for n, notice in enumerate(notices_for(self._state, event))
         ]
         for request in requests:
-            await workflow.execute_activity("notify", request, start_to_close_timeout=NOTIFY_TIMEOUT)
+            await workflow.execute_activity("notify", request, start_to_close_timeout=NOTIFY_TIMEOUT,
+                                            heartbeat_timeout=HEARTBEAT_TIMEOUT)
 
     def _operation_id(self) -> str:
         return self._input.operation_id
@@ -306,11 +369,21 @@ class OperationWorkflow:
         if deadline is None:
             await workflow.wait_condition(lambda: self._woken())
             return
-        remaining = (deadline - workflow.now()).total_seconds()
+        remaining = (deadline - self._now()).total_seconds()
         if remaining <= 0:
             return
-        with contextlib.suppress(TimeoutError):
+        try:
             await workflow.wait_condition(lambda: self._woken(), timeout=remaining)
+        except TimeoutError:
+            self._deadline_reached = max(deadline, self._deadline_reached or deadline)
+
+    def _now(self) -> datetime:
+        """The workflow's time, never before a deadline whose timer has fired. A worker that answered
+        a query for a workflow whose timer had fired meanwhile can hand the next workflow task the
+        clock of the task that started the timer (see README, "Watching never breaks an operation");
+        taking the fired timer as the deadline reached keeps the decisions those of a replay."""
+        now = workflow.now()
+        return max(now, self._deadline_reached) if self._deadline_reached else now
 
     def _woken(self) -> bool:
         return self._changed or bool(self._inbox) or self._should_continue_as_new()
@@ -318,7 +391,7 @@ class OperationWorkflow:
     async def _run_due_commands(self) -> None:
         async with self._lock:
             while not (self._state.phase is None or self._state.phase.is_terminal):
-                due = due_commands(self._state, workflow.now())
+                due = due_commands(self._state, self._now())
                 if not due:
                     return
                 await self._apply(due[0])

@@ -153,9 +153,9 @@ class ChangedOperationWorkflow(OperationWorkflow):
     async def run(self, start: OperationInput) -> OperationState:
         return await super().run(start)
 
-    async def _append(self, events):  # type: ignore[no-untyped-def]
+    async def _append(self, events, key):  # type: ignore[no-untyped-def,override]
         await workflow.sleep(0.01)
-        await super()._append(events)
+        await super()._append(events, key)
 
 
 async def test_a_non_deterministic_change_is_reported(prepared: str, temporal_client: Client) -> None:
@@ -227,7 +227,7 @@ async def test_unreadable_evidence_is_named_without_a_traceback(tmp_path: Path) 
 async def test_a_log_without_a_workflow_verifies_as_chain_only(cli: Cli, prepared: str,
                                                                 session_engine: Engine) -> None:
     ghost = f"{prepared}-ghost"
-    copied = [r.model_copy(update={"stream_id": ghost, "event_id": f"{ghost}-{r.seq}"})
+    copied = [r.model_copy(update={"stream_id": ghost, "event_id": f"{ghost}-{r.seq}", "prev_hash": "", "hash": ""})
               for r in AuditLog(session_engine).read(prepared)]
     AuditLog(session_engine).append(ghost, copied)
     result = await cli("audit", "verify", ghost, actor="aud-1")

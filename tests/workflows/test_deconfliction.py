@@ -171,7 +171,8 @@ async def test_an_identifier_named_by_intelligence_collides_with_another_states_
     de_spec = DE_SPEC.model_copy(update={"targets": ()})
     bg_op, de_op = f"{operation_id}-bg", f"{operation_id}-de"
     # BG's workflow continues as new after every two events: where to send its resolution must survive that.
-    restless = OperationsGateway(temporal_client, "liaison-tests", continue_as_new_after_events=2)
+    restless = OperationsGateway(temporal_client, "liaison-tests", AuditLog(session_engine),
+                                 continue_as_new_after_events=2)
     await restless.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=bg_op, spec=bg_spec, timing=SHORT_TIMING))
     await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=de_op, spec=de_spec, timing=SHORT_TIMING))
     item = Intelligence(summary="Rent for the safe house paid from this account", handling_code=HandlingCode.H2,

@@ -21,7 +21,7 @@ QUEUE = "liaison-durability"
 
 async def test_reminder_fires_after_worker_restart(temporal_client: Client, session_engine: Engine,
                                                    operation_id: str) -> None:
-    gateway = OperationsGateway(temporal_client, QUEUE)
+    gateway = OperationsGateway(temporal_client, QUEUE, AuditLog(session_engine))
     op = Scenario(gateway, operation_id)
     async with build_worker(temporal_client, session_engine, QUEUE, strict_sandbox=True):
         await op.to_prepare()

@@ -206,7 +206,8 @@ async def test_results_deadline_closes_with_missing_states(gateway: OperationsGa
 
 async def test_continue_as_new_carries_state_and_chain(temporal_client: Client, running_worker: object,
                                                        operation_id: str, session_engine: Engine) -> None:
-    gateway = OperationsGateway(temporal_client, "liaison-tests", continue_as_new_after_events=4)
+    gateway = OperationsGateway(temporal_client, "liaison-tests", AuditLog(session_engine),
+                                continue_as_new_after_events=4)
     op = Scenario(gateway, operation_id)
     await op.to_prepare()
     for n in range(6):
