@@ -15,7 +15,6 @@ from tests.reliability.conftest import System, running_system
 from tests.reliability.harness import Tally, check_operation, eventually
 from tests.reliability.polling import polling
 from tests.store.conftest import _scratch_postgres
-from workflows.operation import OperationWorkflow
 
 
 async def _running_day(gateway: OperationsGateway, operation_id: str) -> bool:
@@ -41,7 +40,7 @@ async def _close(system: System, operation_id: str, tally: Tally, kill_midway: b
         await asyncio.sleep(1.0)
         system.worker(f"w{len(system.workers) + 1}")
     tally.sent.extend(await asyncio.gather(*sending))
-    final = await system.client.get_workflow_handle_for(OperationWorkflow.run, operation_id).result()
+    final = OperationState.model_validate(await system.client.get_workflow_handle(operation_id).result())
     assert final.phase is Phase.CLOSED
     return final
 
