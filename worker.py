@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,12 +45,12 @@ async def connect(settings: Settings) -> Client:
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False,
-                 checkpoint_key_file: Path | None = None) -> Worker:
+                 checkpoint_key_file: Path | None = None, workflows: Sequence[type] | None = None) -> Worker:
     """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
     activities = StoreActivities(AuditLog(engine), Notifications(engine))
     checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
     deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
-    return Worker(client, task_queue=task_queue, workflows=[OperationWorkflow, CheckpointWorkflow],
+    return Worker(client, task_queue=task_queue, workflows=list(workflows or (OperationWorkflow, CheckpointWorkflow)),
                   activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint,
                               deconfliction.deconflict, deconfliction.release_entries],
                   workflow_runner=workflow_runner(strict=strict_sandbox),

@@ -211,6 +211,10 @@ class OperationsGateway:
                 return await attempt()
             except DomainError:
                 raise
+            except RPCError as error:
+                if not _is_transient(error):  # e.g. "Workflow Task in failed state": see the README's recovery
+                    raise DomainError("unavailable", f"Temporal refused the request: {error.message}") from None
+                cause = _describe(error)
             except Exception as error:
                 if not _is_transient(error):
                     raise

@@ -64,12 +64,13 @@ async def tracked(gateway: OperationsGateway, operation_id: str, what: str,
     return await send_tracked(gateway, sent, make(sent.marker))
 
 
-async def open_in_prepare(gateway: OperationsGateway, operation_id: str, states: tuple[str, ...] = ("EL",)) -> None:
+async def open_in_prepare(gateway: OperationsGateway, operation_id: str, states: tuple[str, ...] = ("EL",),
+                          results_grace: timedelta = timedelta(seconds=20)) -> None:
     spec = distinct_spec().model_copy(update={"participating_states": states})
     await gateway.open(cmd.OpenOperation(actor=COORDINATOR, operation_id=operation_id, spec=spec,
                                          timing=SHORT_TIMING.model_copy(update={
                                              "reminder_before_due": timedelta(0),
-                                             "results_grace_after_action_day": timedelta(seconds=20)}),
+                                             "results_grace_after_action_day": results_grace}),
                                          justification="referral"))
     await gateway.send(operation_id, cmd.SubmitForPrioritisation(actor=COORDINATOR, assessment=ASSESSMENT))
     await gateway.send(operation_id, cmd.DecidePriority(actor=COORDINATOR))

@@ -88,7 +88,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         refused = sum(s.outcome == "refused" for s in t.sent)
         write(f"  {t.case}: faults {t.faults}, operations {t.completed}/{t.operations}, commands {len(t.sent)}/"
               f"{accepted}/{refused}, events {t.events}, duplicates {t.duplicates}, losses {t.losses}, "
-              f"wrong {t.wrong}, longest wait {t.longest_wait:.1f} s")
+              f"wrong {t.wrong}, longest wait {t.longest_wait:.1f} s, resent after 'not known yet' "
+              f"{sum(s.retries for s in t.sent)}")
     totals = (sum(t.faults for t in TALLIES), sum(len(t.sent) for t in TALLIES), sum(t.events for t in TALLIES),
               sum(t.duplicates + t.losses + t.wrong for t in TALLIES))
     write(f"  total: faults {totals[0]}, commands {totals[1]}, events {totals[2]}, wrong or missing {totals[3]}")

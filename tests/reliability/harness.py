@@ -135,6 +135,7 @@ class Sent:
     outcome: str = "pending"  # accepted | refused | unknown
     reason: str = ""
     waited: float = 0.0
+    retries: int = 0  # times the caller was told "not known yet" and sent it again with its key
 
 
 @dataclass
@@ -156,15 +157,21 @@ class Tally:
         return max((s.waited for s in self.sent), default=0.0)
 
 
-async def send_tracked(gateway: OperationsGateway, sent: Sent, command_factory: Callable[[], Any]) -> Sent:
+async def send_tracked(gateway: OperationsGateway, sent: Sent, command_factory: Callable[[], Any],
+                       tries: int = 3) -> Sent:
+    """Send as a caller would: told "not known yet", send it again with the key it was given."""
     started = time.monotonic()
-    try:
-        await gateway.send(sent.operation_id, command_factory(), key=sent.key)
-        sent.outcome = "accepted"
-    except CommandOutcomeUnknown as error:
-        sent.outcome, sent.reason = "unknown", error.message
-    except Exception as error:  # DomainError: a refusal with its reason
-        sent.outcome, sent.reason = "refused", str(error)
+    for _ in range(tries):
+        try:
+            await gateway.send(sent.operation_id, command_factory(), key=sent.key)
+            sent.outcome = "accepted"
+        except CommandOutcomeUnknown as error:
+            sent.outcome, sent.reason = "unknown", error.message
+            sent.retries += 1
+            continue
+        except Exception as error:  # DomainError: a refusal with its reason
+            sent.outcome, sent.reason = "refused", str(error)
+        break
     sent.waited = time.monotonic() - started
     return sent
 
