@@ -91,6 +91,7 @@ class OperationWorkflow:
         self._routes = dict(start.routes)  # hit id -> the other operation, which users never see
         self._applied: dict[str, CommandResult] = dict(start.applied)  # idempotency key -> its result
         self._deadline_reached: datetime | None = None
+        self._appending: OperationState | None = None  # the state once the append under way is stored
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -138,10 +139,18 @@ class OperationWorkflow:
                                    type="not_authorised", non_retryable=True)
         if _update_key() in self._applied:
             return  # answered with its recorded result, not decided again
+        stamped = command.model_copy(update={"issued_at": self._now()})
         try:
-            decide(self._state, command.model_copy(update={"issued_at": self._now()}))
+            decide(self._state, stamped)
         except DomainError as error:
-            raise _refusal(error) from None
+            if self._appending is None:
+                raise _refusal(error) from None
+            # Events being appended are already in the log that clients read: a command valid once they
+            # are applied is accepted, and decided again by the handler when they are.
+            try:
+                decide(self._appending, stamped)
+            except DomainError as pending_error:
+                raise _refusal(pending_error) from None
 
     @workflow.update
     async def opened_state(self) -> OperationState:
@@ -188,10 +197,15 @@ class OperationWorkflow:
             events = decide(self._state, command)
         except DomainError as error:
             raise _refusal(error) from None
-        await self._append(events, key or f"system@{self._head.seq + 1}")
-        before = self._state
+        applied = self._state
         for event in events:
-            self._state = evolve(self._state, event)
+            applied = evolve(applied, event)
+        self._appending = applied
+        try:
+            await self._append(events, key or f"system@{self._head.seq + 1}")
+        finally:
+            self._appending = None
+        before, self._state = self._state, applied
         self._events_this_run += len(events)
         self._changed = True
         self._upsert_search_attributes(before)

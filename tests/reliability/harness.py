@@ -45,6 +45,17 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _stop(process: subprocess.Popen[bytes] | None, signum: int) -> None:
+    """Send the signal and wait for the exit; a process that outlives 20 s is killed."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class DevServer:
     """`temporal server start-dev` on a file of its own, stopped and restarted on that file."""
 
@@ -69,13 +80,7 @@ class DevServer:
             time.sleep(0.1)
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process, signum)
         self.process = None
 
 
@@ -104,13 +109,7 @@ class WorkerProcess:
 
     def stop(self) -> None:
         """SIGTERM and wait; the verdict of a test never depends on this exit code (sdk-python issue 300)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process, signal.SIGTERM)
         self.process = None
 
 

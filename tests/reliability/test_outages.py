@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,25 +30,13 @@ from tests.reliability.commands import (
     sent_for,
     tracked,
 )
-from tests.reliability.conftest import running_system
+from tests.reliability.conftest import System, running_system
 from tests.reliability.harness import Sent, Tally, check_operation, eventually, send_tracked
 from tests.reliability.proxy import CuttableProxy
 from tests.store.conftest import _scratch_postgres
 
 SQLITE_LOCKED_FOR = float(os.environ.get("LIAISON_FAULT_SQLITE_LOCK_S", "45"))
 POSTGRES_CUT_FOR = float(os.environ.get("LIAISON_FAULT_POSTGRES_CUT_S", "60"))
-
-
-async def _retry_unknown(gateway: OperationsGateway, sent: list[Sent], makers: dict[str, Factory]) -> None:
-    """What a caller told "not known yet" does: send it again with the key it was given."""
-    for command in sent:
-        if command.outcome == "unknown":
-            await send_tracked(gateway, command, makers[command.marker])
-
-
-def _by_marker(sent: list[Sent], makers: dict[str, Callable[[str], Factory]]) -> dict[str, Factory]:
-    """Each sent command's factory again, under its marker ("[what id]")."""
-    return {s.marker: makers[s.marker[1:].split(" ")[0]](s.marker) for s in sent}
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
@@ -70,7 +58,6 @@ async def test_dev_server_stopped_mid_operation_and_restarted(how: signal.Signal
         await asyncio.sleep(2)
         system.server.start()
         sent_all = list(await asyncio.gather(*sending))
-        await _retry_unknown(system.gateway, sent_all, makers)
         tally.sent.extend(sent_all)
         assert {s.outcome for s in sent_all} == {"accepted"}, [(s.outcome, s.reason) for s in sent_all]
         again = [await send_tracked(system.gateway, Sent(operation_id, s.key, s.marker), makers[s.marker])
@@ -80,30 +67,36 @@ async def test_dev_server_stopped_mid_operation_and_restarted(how: signal.Signal
         tally.completed = 1
 
 
+async def _commands_through_an_outage(system: System, tally: Tally, outage: Callable[[], Awaitable[None]]) -> None:
+    """Commands sent while the store is unavailable wait (or are told "not known yet" and sent again with
+    their keys): never refused, and applied once it is back."""
+    operation_id = f"op-outage-{uuid.uuid4().hex[:6]}"
+    tally.operations = 1
+    await open_in_prepare(system.gateway, operation_id)
+    task = await plan(system.gateway, operation_id)
+    makers = {"approve": approve(task, 1), "intel": add_intel(1), "target": add_target(1)}
+    sending = [asyncio.create_task(tracked(system.gateway, operation_id, what, make)) for what, make in makers.items()]
+    await asyncio.sleep(0.2)
+    await outage()
+    tally.faults += 1
+    sent = list(await asyncio.gather(*sending))
+    tally.sent.extend(sent)
+    assert {s.outcome for s in sent} == {"accepted"}, [(s.outcome, s.reason) for s in sent]
+    await check_operation(system.client, system.engine, operation_id, sent, tally)
+    tally.completed = 1
+
+
 async def test_sqlite_store_locked_by_another_process(tmp_path: Path, tally: Tally) -> None:
     async with running_system(tmp_path) as system:
-        operation_id = f"op-locked-{uuid.uuid4().hex[:6]}"
-        tally.operations = 1
-        await open_in_prepare(system.gateway, operation_id)
-        task = await plan(system.gateway, operation_id)
-        database = make_url(system.store_url).database
-        locker = subprocess.Popen([sys.executable, "-c", (
-            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-            "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(float(sys.argv[2]))"),
-            str(database), str(SQLITE_LOCKED_FOR)], stdout=subprocess.PIPE)
-        assert locker.stdout is not None and locker.stdout.readline().strip() == b"locked"
-        tally.faults += 1
-        makers = {"approve": approve(task, 1), "intel": add_intel(1), "target": add_target(1)}
-        sent = list(await asyncio.gather(*(tracked(system.gateway, operation_id, what, make)
-                                           for what, make in makers.items())))
-        locker.wait()
-        for command in sent:  # waited, or told "not known yet": never refused
-            assert command.outcome in ("accepted", "unknown"), (command.outcome, command.reason)
-        await _retry_unknown(system.gateway, sent, _by_marker(sent, makers))
-        tally.sent.extend(sent)
-        assert {s.outcome for s in sent} == {"accepted"}, [(s.outcome, s.reason) for s in sent]
-        await check_operation(system.client, system.engine, operation_id, sent, tally)
-        tally.completed = 1
+        async def locked() -> None:
+            locker = subprocess.Popen([sys.executable, "-c", (
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(float(sys.argv[2]))"),
+                str(make_url(system.store_url).database), str(SQLITE_LOCKED_FOR)], stdout=subprocess.PIPE)
+            assert locker.stdout is not None and locker.stdout.readline().strip() == b"locked"
+            await asyncio.to_thread(locker.wait)
+
+        await _commands_through_an_outage(system, tally, locked)
 
 
 async def test_postgres_store_cut_off(tmp_path: Path, tally: Tally) -> None:
@@ -112,25 +105,12 @@ async def test_postgres_store_cut_off(tmp_path: Path, tally: Tally) -> None:
         with CuttableProxy(target.port or 5432) as proxy:
             proxied = target.set(port=proxy.port).render_as_string(hide_password=False)
             async with running_system(tmp_path, store_url=proxied) as system:
-                operation_id = f"op-cut-{uuid.uuid4().hex[:6]}"
-                tally.operations = 1
-                await open_in_prepare(system.gateway, operation_id)
-                task = await plan(system.gateway, operation_id)
-                proxy.cut()
-                tally.faults += 1
-                makers = {"approve": approve(task, 1), "intel": add_intel(2), "target": add_target(2)}
-                sending = [asyncio.create_task(tracked(system.gateway, operation_id, what, make))
-                           for what, make in makers.items()]
-                await asyncio.sleep(POSTGRES_CUT_FOR)
-                proxy.restore()
-                sent = list(await asyncio.gather(*sending))
-                for command in sent:
-                    assert command.outcome in ("accepted", "unknown"), (command.outcome, command.reason)
-                await _retry_unknown(system.gateway, sent, _by_marker(sent, makers))
-                tally.sent.extend(sent)
-                assert {s.outcome for s in sent} == {"accepted"}, [(s.outcome, s.reason) for s in sent]
-                await check_operation(system.client, system.engine, operation_id, sent, tally)
-                tally.completed = 1
+                async def cut() -> None:
+                    proxy.cut()
+                    await asyncio.sleep(POSTGRES_CUT_FOR)
+                    proxy.restore()
+
+                await _commands_through_an_outage(system, tally, cut)
 
 
 async def test_two_hundred_operations_in_flight(tmp_path: Path, tally: Tally) -> None:
@@ -149,7 +129,9 @@ async def test_two_hundred_operations_in_flight(tmp_path: Path, tally: Tally) ->
                 tally.sent.append(await tracked(system.gateway, operation_id, f"report {member_state}",
                                                 report(member_state, 1)))
 
-        await asyncio.gather(*(lifecycle(operation_id) for operation_id in operation_ids))
+        async with asyncio.TaskGroup() as crowd:  # the first failure cancels the rest
+            for operation_id in operation_ids:
+                crowd.create_task(lifecycle(operation_id))
         assert {s.outcome for s in tally.sent} == {"accepted"}, {(s.outcome, s.reason) for s in tally.sent}
         for operation_id in operation_ids:
             final = await system.gateway.state(operation_id)
