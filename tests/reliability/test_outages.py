@@ -67,7 +67,8 @@ async def test_dev_server_stopped_mid_operation_and_restarted(how: signal.Signal
         tally.completed = 1
 
 
-async def _commands_through_an_outage(system: System, tally: Tally, outage: Callable[[], Awaitable[None]]) -> None:
+async def _commands_through_an_outage(system: System, tally: Tally, begin: Callable[[], None],
+                                      end: Callable[[], Awaitable[None]]) -> None:
     """Commands sent while the store is unavailable wait (or are told "not known yet" and sent again with
     their keys): never refused, and applied once it is back."""
     operation_id = f"op-outage-{uuid.uuid4().hex[:6]}"
@@ -75,28 +76,33 @@ async def _commands_through_an_outage(system: System, tally: Tally, outage: Call
     await open_in_prepare(system.gateway, operation_id)
     task = await plan(system.gateway, operation_id)
     makers = {"approve": approve(task, 1), "intel": add_intel(1), "target": add_target(1)}
-    sending = [asyncio.create_task(tracked(system.gateway, operation_id, what, make)) for what, make in makers.items()]
-    await asyncio.sleep(0.2)
-    await outage()
+    begin()
     tally.faults += 1
+    sending = [asyncio.create_task(tracked(system.gateway, operation_id, what, make)) for what, make in makers.items()]
+    await end()
     sent = list(await asyncio.gather(*sending))
     tally.sent.extend(sent)
     assert {s.outcome for s in sent} == {"accepted"}, [(s.outcome, s.reason) for s in sent]
+    assert min(s.waited for s in sent) > 1.0  # they did wait for the store
     await check_operation(system.client, system.engine, operation_id, sent, tally)
     tally.completed = 1
 
 
 async def test_sqlite_store_locked_by_another_process(tmp_path: Path, tally: Tally) -> None:
     async with running_system(tmp_path) as system:
-        async def locked() -> None:
-            locker = subprocess.Popen([sys.executable, "-c", (
+        locker: list[subprocess.Popen[bytes]] = []
+
+        def lock() -> None:
+            locker.append(subprocess.Popen([sys.executable, "-c", (
                 "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
                 "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(float(sys.argv[2]))"),
-                str(make_url(system.store_url).database), str(SQLITE_LOCKED_FOR)], stdout=subprocess.PIPE)
-            assert locker.stdout is not None and locker.stdout.readline().strip() == b"locked"
-            await asyncio.to_thread(locker.wait)
+                str(make_url(system.store_url).database), str(SQLITE_LOCKED_FOR)], stdout=subprocess.PIPE))
+            assert locker[0].stdout is not None and locker[0].stdout.readline().strip() == b"locked"
 
-        await _commands_through_an_outage(system, tally, locked)
+        async def unlocked() -> None:
+            await asyncio.to_thread(locker[0].wait)
+
+        await _commands_through_an_outage(system, tally, lock, unlocked)
 
 
 async def test_postgres_store_cut_off(tmp_path: Path, tally: Tally) -> None:
@@ -105,12 +111,11 @@ async def test_postgres_store_cut_off(tmp_path: Path, tally: Tally) -> None:
         with CuttableProxy(target.port or 5432) as proxy:
             proxied = target.set(port=proxy.port).render_as_string(hide_password=False)
             async with running_system(tmp_path, store_url=proxied) as system:
-                async def cut() -> None:
-                    proxy.cut()
+                async def restored() -> None:
                     await asyncio.sleep(POSTGRES_CUT_FOR)
                     proxy.restore()
 
-                await _commands_through_an_outage(system, tally, cut)
+                await _commands_through_an_outage(system, tally, proxy.cut, restored)
 
 
 async def test_two_hundred_operations_in_flight(tmp_path: Path, tally: Tally) -> None:
