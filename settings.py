@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     command_retry_for: timedelta = timedelta(seconds=60)
     # A workflow sticky to a worker that died waits this long before another worker takes it (SDK: 10 s).
     sticky_queue_timeout: timedelta = timedelta(seconds=2)
+    # A workflow task started on a worker that then died is handed to another after this (Temporal: 10 s);
+    # histories stay short (continue-as-new), so a task takes milliseconds.
+    workflow_task_timeout: timedelta = timedelta(seconds=4)
     checkpoint_key_file: Path | None = None
     checkpoint_public_key_file: Path | None = None
     checkpoint_interval: timedelta = timedelta(hours=1)

@@ -47,9 +47,9 @@ def main(ctx: typer.Context,
          purpose: Annotated[str | None, typer.Option(
              "--purpose", help="Why you read operation data; logged (or LIAISON_PURPOSE).")] = None,
          key: Annotated[str | None, typer.Option(
-             "--key", envvar="LIAISON_IDEMPOTENCY_KEY",
-             help="Idempotency key of the command (default: a new one). Sending a command again with the key "
-                  "an earlier try printed applies it at most once and reports what happened.")] = None,
+             "--key", help="Idempotency key of the command (default: a new one). Sending the same command again "
+                           "with the key an earlier try printed applies it at most once and reports what happened.")
+         ] = None,
          ) -> None:
     from logging_setup import configure_logging
 

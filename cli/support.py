@@ -224,7 +224,8 @@ class Context:
             raise CliError(f"cannot reach Temporal at {self.settings.temporal_address} "
                            f"(is `make run` running?): {error}") from None
         return OperationsGateway(client, self.settings.task_queue, AuditLog(self.engine),
-                                 retry_for=self.settings.command_retry_for)
+                                 retry_for=self.settings.command_retry_for,
+                                 task_timeout=self.settings.workflow_task_timeout)
 
 
 def _converter() -> Any:

@@ -110,6 +110,20 @@ def event_id_for(stream_id: str, command_key: str, index: int) -> str:
     return hashlib.sha256(f"{stream_id}\x1f{command_key}\x1f{index}".encode()).hexdigest()
 
 
+# The keys events are identified by, one namespace per origin, so no caller's key can ever name the
+# events of a command the workflow issues itself or of an opening.
+def update_event_key(update_id: str) -> str:
+    return f"update:{update_id}"
+
+
+def system_event_key(first_seq: int) -> str:
+    return f"system:{first_seq}"
+
+
+def opening_event_key(open_key: str) -> str:
+    return f"open:{open_key}"
+
+
 def record_of(stream_id: str, seq: int, event_id: str, event: Event) -> AuditRecord:
     """The unchained audit record of a domain event."""
     return AuditRecord(

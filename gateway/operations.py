@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
-from domain.audit import ChainHead
+from domain.audit import ChainHead, update_event_key
 from domain.commands import Command, OpenOperation
 from domain.decider import decide
 from domain.errors import DomainError
@@ -48,9 +51,6 @@ from workflows.operation import OperationWorkflow
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-# A workflow task started on a worker that then died is handed to another after this (Temporal: 10 s).
-# Operation histories stay short (continue-as-new), so a task takes milliseconds, not seconds.
-WORKFLOW_TASK_TIMEOUT = timedelta(seconds=4)
 
 
 def _describe(error: BaseException) -> str:
@@ -93,16 +93,18 @@ def _failure_cause(error: WorkflowUpdateFailedError) -> BaseException | None:
     return cause
 
 
-def _domain_error(error: BaseException) -> DomainError:
-    cause = _failure_cause(error) if isinstance(error, WorkflowUpdateFailedError) else error
-    if isinstance(cause, ApplicationError):
-        details: dict[str, Any] = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        if cause.type in _INTEGRITY_TYPES:
-            return DomainError("integrity", f"the audit store and the workflow disagree; nothing of this command "
-                                            f"was applied: {cause.message}")
-        return DomainError(cause.type or "refused", cause.message, field=details.get("field"),
-                           value=details.get("value"))
-    return DomainError("refused", str(cause or error))
+def _refusal_of(error: WorkflowUpdateFailedError) -> DomainError | None:
+    """The workflow's own refusal (the decider's, carrying its code), an integrity failure, or None for
+    anything else (Temporal's abort, a workflow that ended or was reset): those say nothing of the outcome."""
+    cause = _failure_cause(error)
+    if not isinstance(cause, ApplicationError):
+        return None
+    details: Any = cause.details[0] if cause.details else None
+    if cause.type in _INTEGRITY_TYPES:
+        return DomainError("integrity", f"the audit store and the workflow disagree: {cause.message}")
+    if not (isinstance(details, dict) and "code" in details):
+        return None
+    return DomainError(cause.type or "refused", cause.message, field=details.get("field"), value=details.get("value"))
 
 
 def _is_transient(error: BaseException) -> bool:
@@ -111,14 +113,35 @@ def _is_transient(error: BaseException) -> bool:
         return True
     if isinstance(error, RPCError):
         return error.status in _TRANSIENT_RPC
-    if isinstance(error, WorkflowUpdateFailedError):  # Temporal's own abort, not the workflow's refusal
-        cause = _failure_cause(error)
-        return not isinstance(cause, ApplicationError) and "aborted" in str(cause or error).lower()
+    if isinstance(error, WorkflowUpdateFailedError):  # not the workflow's refusal: Temporal's abort, ...
+        return _refusal_of(error) is None
     return isinstance(error, ConnectionError | RuntimeError)
+
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+# Updates in flight per operation from one process: Temporal takes 10 per workflow, and a crowd of
+# callers retrying past that limit keeps the workflow's tasks from completing.
+IN_FLIGHT_PER_OPERATION = 4
 
 
 def new_idempotency_key() -> str:
     return f"cmd-{uuid.uuid4().hex}"
+
+
+def _checked_key(key: str | None) -> str:
+    if key is None:
+        return new_idempotency_key()
+    if not _KEY.match(key):
+        raise DomainError("invalid_input", f"idempotency_key: {key[:120]!r} is not a key: 1-100 letters, digits "
+                          "or . _ : - , starting with a letter or digit", field="idempotency_key", value=key[:120])
+    return key
+
+
+def update_id_for(key: str, command: Command) -> str:
+    """The Temporal update id: the caller's key and what the command says (but its stamp), so that one
+    key sent again with the same command is applied once, and never stands for another command."""
+    body = command.model_dump_json(exclude={"issued_at"}).encode()
+    return f"{key}.{hashlib.sha256(body).hexdigest()[:16]}"
 
 
 class OperationsGateway:
@@ -128,12 +151,15 @@ class OperationsGateway:
 
     def __init__(self, client: Client, task_queue: str, audit_log: AuditLog, *,
                  continue_as_new_after_events: int | None = None,
-                 retry_for: timedelta = timedelta(seconds=60)) -> None:
+                 retry_for: timedelta = timedelta(seconds=60),
+                 task_timeout: timedelta = timedelta(seconds=4)) -> None:
         self._client = client
         self._task_queue = task_queue
         self._audit_log = audit_log
         self._continue_as_new_after = continue_as_new_after_events
         self._retry_for = retry_for
+        self._task_timeout = task_timeout
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
     @property
     def client(self) -> Client:
@@ -146,7 +172,7 @@ class OperationsGateway:
     async def open(self, command: OpenOperation, key: str | None = None) -> OperationState:
         """Pre-checks the command with the decider so a refused spec never starts a workflow."""
         decide(OperationState(), command.model_copy(update={"issued_at": datetime.now(UTC)}))
-        key = key or new_idempotency_key()
+        key = _checked_key(key)
         start = OperationInput(operation_id=command.operation_id, open_command=command, open_key=key,
                                continue_as_new_after_events=self._continue_as_new_after)
         await self._retrying(command.operation_id, key, lambda: self._start(start))
@@ -157,19 +183,29 @@ class OperationsGateway:
             await self._client.start_workflow(
                 OperationWorkflow.run, start, id=start.operation_id, task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL, task_timeout=WORKFLOW_TASK_TIMEOUT)
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL, task_timeout=self._task_timeout)
         except WorkflowAlreadyStartedError:
-            if start.open_key and await self._recorded(start.operation_id, start.open_key):
+            if await self._started_with(start.operation_id, start.open_key):
                 return  # our own start, retried after an error that hid its success
             raise DomainError("already_exists", f"operation {start.operation_id} already exists",
                               field="operation_id", value=start.operation_id) from None
+
+    async def _started_with(self, operation_id: str, open_key: str | None) -> bool:
+        """Whether the operation's workflow was started with this opening key (its first event says)."""
+        history = await self._client.get_workflow_handle(operation_id).fetch_history()
+        payloads = history.events[0].workflow_execution_started_event_attributes.input.payloads
+        (started,) = await self._client.data_converter.decode(payloads, [OperationInput])
+        return open_key is not None and started.open_key == open_key
 
     async def _opened_state(self, operation_id: str) -> OperationState:
         handle = self._client.get_workflow_handle(operation_id)
         try:
             state: OperationState = await handle.execute_update(OperationWorkflow.opened_state)
         except WorkflowUpdateFailedError as error:
-            raise _domain_error(error) from None
+            refusal = _refusal_of(error)
+            if refusal is None:
+                raise
+            raise refusal from None
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
@@ -181,31 +217,37 @@ class OperationsGateway:
         sent again with the same key after any error that does not say it was refused. A retry of a
         command already applied (in this run, an earlier run, or before the operation closed) gets
         the recorded outcome, never a second application."""
-        key = key or new_idempotency_key()
-        return await self._retrying(operation_id, key, lambda: self._send_once(operation_id, command, key))
+        key = _checked_key(key)
+        update_id = update_id_for(key, command)
+        return await self._retrying(operation_id, key, lambda: self._send_once(operation_id, command, update_id))
 
-    async def _send_once(self, operation_id: str, command: Command, key: str) -> CommandResult:
+    async def _send_once(self, operation_id: str, command: Command, update_id: str) -> CommandResult:
         handle = self._client.get_workflow_handle(operation_id)
         try:
-            result: CommandResult = await handle.execute_update(OperationWorkflow.execute, command, id=key)
+            async with self._slots.setdefault(operation_id, asyncio.Semaphore(IN_FLIGHT_PER_OPERATION)):
+                result: CommandResult = await handle.execute_update(OperationWorkflow.execute, command, id=update_id)
         except WorkflowUpdateFailedError as error:
-            if _is_transient(error):
+            recorded = await self._recorded(operation_id, update_event_key(update_id))
+            if recorded is not None:  # applied, whatever happened to the workflow since
+                return recorded
+            refusal = _refusal_of(error)
+            if refusal is None:
                 raise
-            raise _domain_error(error) from None
+            raise refusal from None
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
-            recorded = await self._recorded(operation_id, key)
+            recorded = await self._recorded(operation_id, update_event_key(update_id))
             if recorded is not None:
                 return recorded
-            raise await self._rpc_refusal(operation_id, error) from None
+            raise await self._rpc_refusal(operation_id) from None
         return result
 
     async def _retrying(self, operation_id: str, key: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run attempt until it succeeds or is refused; between tries, back off and look in the audit
-        log for the command (its events carry the key), so that an applied command reports applied."""
+        """Run attempt until it succeeds or is refused, backing off (with jitter, so a crowd of callers
+        spreads out) between tries of the same update id, which Temporal and the workflow deduplicate."""
         deadline = asyncio.get_running_loop().time() + self._retry_for.total_seconds()
-        pause = 0.05
+        pause = 0.1
         while True:
             try:
                 return await attempt()
@@ -222,13 +264,13 @@ class OperationsGateway:
             log.info("command_retry", operation_id=operation_id, key=key, cause=cause)
             if asyncio.get_running_loop().time() + pause > deadline:
                 raise CommandOutcomeUnknown(operation_id, key, cause)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 2.0)
 
-    async def _recorded(self, operation_id: str, key: str) -> CommandResult | None:
-        """The outcome of a command the audit log holds, by its idempotency key."""
+    async def _recorded(self, operation_id: str, event_key: str) -> CommandResult | None:
+        """The outcome of a command the audit log holds, by the key its events carry."""
         try:
-            records = await asyncio.to_thread(self._audit_log.records_of_command, operation_id, key)
+            records = await asyncio.to_thread(self._audit_log.records_of_command, operation_id, event_key)
         except DBAPIError:
             return None  # the store is unavailable: nothing is known yet
         if not records:
@@ -238,18 +280,21 @@ class OperationsGateway:
                              phase=state.phase or Phase.IDENTIFY, version=state.version,
                              head=ChainHead(seq=records[-1].seq, hash=records[-1].hash))
 
-    async def _rpc_refusal(self, operation_id: str, error: RPCError) -> DomainError:
+    async def _rpc_refusal(self, operation_id: str) -> DomainError:
         state = await self._closed_state(operation_id)
-        if state is not None and state.phase is not None:
+        if state is not None and state.phase is not None and state.phase.is_terminal:
             return DomainError("wrong_phase", f"operation {operation_id} is {state.phase.value}; "
                                "it accepts no further commands", field="phase")
+        if state is not None:
+            return DomainError("unavailable", f"operation {operation_id} has no running workflow although its "
+                               "log shows it open (was its workflow terminated?)")
         return DomainError("not_found", f"operation {operation_id} does not exist",
                            field="operation_id", value=operation_id)
 
     async def _closed_state(self, operation_id: str) -> OperationState | None:
         try:
             return await self.state(operation_id)
-        except DomainError:
+        except (DomainError, DBAPIError):
             return None
 
     async def state(self, operation_id: str) -> OperationState:
@@ -283,10 +328,13 @@ class OperationsGateway:
     async def inbox(self, member_state: str | None) -> list[tuple[str, Task]]:
         """Pending tasks across every operation in PREPARE (of one member state, or all)."""
         rows = await self.list(phase=Phase.PREPARE, member_state=member_state)
-        pending = []
+        pending: list[tuple[str, Task]] = []
         for row in rows:
-            for task in await self.pending_tasks(row.operation_id, member_state):
-                pending.append((row.operation_id, task))
+            try:
+                tasks = await self.pending_tasks(row.operation_id, member_state)
+            except DomainError:  # listed before its first event is stored: nothing pending yet
+                continue
+            pending.extend((row.operation_id, task) for task in tasks)
         return sorted(pending, key=lambda item: item[1].due)
 
     async def history_length(self, operation_id: str) -> int:

@@ -14,12 +14,21 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.actors import SYSTEM
-    from domain.audit import ChainHead, event_id_for, extend_chain, head_of, record_of
+    from domain.audit import (
+        ChainHead,
+        event_id_for,
+        extend_chain,
+        head_of,
+        opening_event_key,
+        record_of,
+        system_event_key,
+        update_event_key,
+    )
     from domain.commands import Command, RecordHit, RecordHitResolution
     from domain.decider import decide
     from domain.errors import DomainError
@@ -64,6 +73,17 @@ APPLIED_KEYS_KEPT = 1000
 APPEND_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=["ChainConflict"])
 
 
+class AuditIntegrityFailure(Exception):
+    """Not an ApplicationError on purpose: outside an update it fails the workflow task, which Temporal
+    retries and an operator can see and reset, rather than failing the whole operation for good."""
+
+
+def _integrity_failure(message: str) -> Exception:
+    if workflow.current_update_info() is not None:  # the update fails; the operation goes on
+        return ApplicationError(message, type="AuditStoreMismatch", non_retryable=True)
+    return AuditIntegrityFailure(message)
+
+
 def _update_key() -> str:
     """The idempotency key of the update being handled: its Temporal update id."""
     info = workflow.current_update_info()
@@ -98,7 +118,7 @@ class OperationWorkflow:
         if start.state is None and start.open_command is not None:
             async with self._lock:  # updates that arrive meanwhile wait for the opening and its checks
                 await self._apply(start.open_command.model_copy(update={"issued_at": self._now()}),
-                                  key=start.open_key or "open")
+                                  key=opening_event_key(start.open_key or ""))
         self._settled = True
         while self._state.phase is not None and not self._state.phase.is_terminal:
             await self._wait_for_change_or_deadline()
@@ -125,7 +145,8 @@ class OperationWorkflow:
         async with self._lock:
             if key in self._applied:  # a retry, after continue-as-new, of a command applied before
                 return self._applied[key]
-            events = await self._apply(command.model_copy(update={"issued_at": self._now()}), key=key)
+            events = await self._apply(command.model_copy(update={"issued_at": self._now()}),
+                                       key=update_event_key(key))
             result = CommandResult(operation_id=self._state.operation_id, events=[e.type for e in events],
                                    phase=self._state.phase or Phase.IDENTIFY, version=self._state.version,
                                    head=self._head)
@@ -135,8 +156,8 @@ class OperationWorkflow:
     @execute.validator
     def validate(self, command: Command) -> None:
         if command.actor.role.value == SYSTEM_ROLE:
-            raise ApplicationError("commands of the system actor are issued by the workflow itself",
-                                   type="not_authorised", non_retryable=True)
+            raise _refusal(DomainError("not_authorised", "commands of the system actor are issued by the "
+                                                          "workflow itself", field="actor", value=SYSTEM_ROLE))
         if _update_key() in self._applied:
             return  # answered with its recorded result, not decided again
         stamped = command.model_copy(update={"issued_at": self._now()})
@@ -202,7 +223,7 @@ class OperationWorkflow:
             applied = evolve(applied, event)
         self._appending = applied
         try:
-            await self._append(events, key or f"system@{self._head.seq + 1}")
+            await self._append(events, key or system_event_key(self._head.seq + 1))
         finally:
             self._appending = None
         before, self._state = self._state, applied
@@ -319,15 +340,22 @@ class OperationWorkflow:
         records = extend_chain(self._head, [record_of(operation_id, 0, event_id_for(operation_id, key, i), event)
                                             for i, event in enumerate(events)])
         expected = head_of(records, self._head)
-        stored: ChainHead = await workflow.execute_activity(
-            "append_events", AppendRequest(stream_id=operation_id, records=records, expected_head=self._head),
-            result_type=ChainHead, start_to_close_timeout=APPEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=APPEND_RETRY)
+        try:
+            stored: ChainHead = await workflow.execute_activity(
+                "append_events", AppendRequest(stream_id=operation_id, records=records, expected_head=self._head),
+                result_type=ChainHead, start_to_close_timeout=APPEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=APPEND_RETRY)
+        except ActivityError as error:  # only a ChainConflict is not retried
+            raise _integrity_failure(str(error.cause or error)) from None
+        if workflow.unsafe.is_replaying():
+            # The head recorded in the history is what the live run checked; a replay's clock can differ
+            # from the live one's (see _now), and with it the records' times and hashes.
+            self._head = stored
+            return
         if stored != expected:  # the store answered with a record that is not the one decided
-            raise ApplicationError(
+            raise _integrity_failure(
                 f"the audit store answered #{stored.seq} {stored.hash[:12]}… for an append whose chain ends at "
-                f"#{expected.seq} {expected.hash[:12]}…; the command is not applied", type="AuditStoreMismatch",
-                non_retryable=True)
+                f"#{expected.seq} {expected.hash[:12]}…; the command is not applied")
         self._head = expected
 
     async def _append_as_recorded_before(self, operation_id: str, events: list[ev.Event]) -> None:

@@ -20,12 +20,19 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from cli.up import temporal_command
-from domain.audit import MAX_EVENTS_PER_COMMAND, AuditRecord, ChainHead, event_id_for, extend_chain
+from domain.audit import (
+    MAX_EVENTS_PER_COMMAND,
+    AuditRecord,
+    ChainHead,
+    event_id_for,
+    extend_chain,
+    update_event_key,
+)
 from domain.state import OperationState
 from gateway.audit import replay, verify_records
 from gateway.history import histories_of_workflow
 from gateway.history import replay as replay_histories
-from gateway.operations import CommandOutcomeUnknown, OperationsGateway
+from gateway.operations import CommandOutcomeUnknown, OperationsGateway, update_id_for
 from gateway.witness import witnessed
 from settings import Settings
 from store.audit_log import AuditLog
@@ -135,6 +142,7 @@ class Sent:
     reason: str = ""
     waited: float = 0.0
     retries: int = 0  # times the caller was told "not known yet" and sent it again with its key
+    update_id: str = ""
 
 
 @dataclass
@@ -160,6 +168,7 @@ async def send_tracked(gateway: OperationsGateway, sent: Sent, command_factory: 
                        tries: int = 3) -> Sent:
     """Send as a caller would: told "not known yet", send it again with the key it was given."""
     started = time.monotonic()
+    sent.update_id = update_id_for(sent.key, command_factory())
     for _ in range(tries):
         try:
             await gateway.send(sent.operation_id, command_factory(), key=sent.key)
@@ -188,7 +197,8 @@ async def check_operation(client: Client, engine: Engine, operation_id: str, sen
     mine = [s for s in sent if s.operation_id == operation_id]
     assert not [s for s in mine if s.outcome == "unknown"], "every caller learns the outcome"
     for command in mine:
-        own = {event_id_for(operation_id, command.key, i) for i in range(MAX_EVENTS_PER_COMMAND)}
+        own = {event_id_for(operation_id, update_event_key(command.update_id), i)
+               for i in range(MAX_EVENTS_PER_COMMAND)}
         found = [r for r in records if command.marker in r.model_dump_json()]
         if command.outcome == "accepted":  # in its own events, and in no other command's
             tally.losses += not found

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.operations import OperationsGateway
+from store.audit_log import AuditLog
 from tests.reliability.commands import add_intel, add_target, approve, open_in_prepare, plan, tracked
-from tests.reliability.conftest import running_system
+from tests.reliability.conftest import TASK_QUEUE, running_system
 from tests.reliability.harness import Tally, check_operation
 
 
@@ -32,7 +34,11 @@ async def test_concurrent_commands_are_recorded_exactly_once(concurrent: int, tm
                     makers.append((f"approve {single}", approve(single, n)))
                 case _:
                     makers.append((f"approve {four_eyes}", approve(four_eyes, n)))
-        sent = await asyncio.gather(*(tracked(system.gateway, operation_id, what, make) for what, make in makers))
+        # Four client processes' worth of gateways, each keeping its own few in flight: together past
+        # Temporal's ten, so the in-flight limit is met and retried with back-off.
+        gateways = [OperationsGateway(system.client, TASK_QUEUE, AuditLog(system.engine)) for _ in range(4)]
+        sent = await asyncio.gather(*(tracked(gateways[n % 4], operation_id, what, make)
+                                      for n, (what, make) in enumerate(makers)))
         tally.sent.extend(sent)
         by_kind: dict[str, list[str]] = {}
         for (what, _), outcome in zip(makers, sent, strict=True):

@@ -60,6 +60,7 @@ async def test_dev_server_stopped_mid_operation_and_restarted(how: signal.Signal
         sent_all = list(await asyncio.gather(*sending))
         tally.sent.extend(sent_all)
         assert {s.outcome for s in sent_all} == {"accepted"}, [(s.outcome, s.reason) for s in sent_all]
+        assert max(s.waited for s in sent_all) > 2.0  # some were in flight while the server was down
         again = [await send_tracked(system.gateway, Sent(operation_id, s.key, s.marker), makers[s.marker])
                  for s in sent_all]
         assert {s.outcome for s in again} == {"accepted"}  # a retry with its key reports the truth, once

@@ -39,7 +39,9 @@ async def _close(system: System, operation_id: str, tally: Tally, kill_midway: b
         tally.faults += 1
         await asyncio.sleep(1.0)
         system.worker(f"w{len(system.workers) + 1}")
-    tally.sent.extend(await asyncio.gather(*sending))
+    reports = await asyncio.gather(*sending)
+    tally.sent.extend(reports)
+    assert [r.outcome for r in reports] == ["accepted", "accepted"], [(r.outcome, r.reason) for r in reports]
     final = OperationState.model_validate(await system.client.get_workflow_handle(operation_id).result())
     assert final.phase is Phase.CLOSED
     return final
