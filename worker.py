@@ -51,7 +51,8 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sand
     checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
     deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
     return Worker(client, task_queue=task_queue, workflows=list(workflows or (OperationWorkflow, CheckpointWorkflow)),
-                  activities=[activities.append_events, activities.notify, checkpoints.take_checkpoint,
+                  activities=[activities.append_events, activities.stored_tail, activities.notify,
+                              checkpoints.take_checkpoint,
                               deconfliction.deconflict, deconfliction.release_entries],
                   workflow_runner=workflow_runner(strict=strict_sandbox),
                   sticky_queue_schedule_to_start_timeout=get_settings().sticky_queue_timeout,

@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import in_thread_heartbeating
-from domain.audit import ChainHead
+from domain.audit import AuditRecord, ChainHead
 from store.audit_log import AuditLog, ChainConflict
 from store.notifications import Notifications
 from workflows.messages import AppendRequest, NotificationRequest
@@ -35,6 +35,14 @@ class StoreActivities:
             raise ApplicationError(str(conflict), type="ChainConflict", non_retryable=True) from None
         bound.info("audit_appended", events=[r.type for r in request.records], seq=head.seq)
         return head
+
+    @activity.defn(name="stored_tail")
+    async def stored_tail(self, request: AppendRequest) -> list[AuditRecord]:
+        """The events stored past the workflow's head, provided they continue its chain."""
+        records = await in_thread_heartbeating(self._audit_log.read_after, request.stream_id, request.expected_head)
+        log.warning("audit_tail_read", operation_id=request.stream_id, after=request.expected_head.seq,
+                    events=len(records))
+        return records
 
     @activity.defn(name="notify")
     async def notify(self, request: NotificationRequest) -> bool:

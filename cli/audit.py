@@ -21,6 +21,7 @@ from gateway.bundle import BundleUnreadable, export_bundle, verify_bundle
 from gateway.checkpoints import prove_inclusion, public_key_of, signing_key, take_checkpoint, verify_checkpoints
 from gateway.history import histories_from_server, histories_of_workflow, load_histories
 from gateway.history import replay as replay_histories
+from gateway.recovery import recover
 from gateway.witness import histories, operation_ids_in_temporal, witnessed
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints
@@ -174,6 +175,28 @@ def audit_consultations(ctx: typer.Context,
         table.add_row(f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.actor_id, entry.actor_role, entry.member_state or "",
                       entry.operation_id or "", entry.action, entry.justification)
     console.print(table)
+
+
+@history_app.command("recover")
+@handle_errors
+def history_recover(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help="The stuck operation.")],
+                    justification: Annotated[str, typer.Option("--justification", "-j",
+                                                               help="Why (kept with the reset).")] = "",
+                    ) -> None:
+    """Recover an operation whose history no longer replays: reset it to the last good workflow task,
+    then have it adopt what the audit log holds past that point."""
+    c = ctx_of(ctx)
+    c.actor(*AUDITOR)
+    if not justification.strip():
+        fail("a recovery needs a justification: pass -j \"...\"")
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await recover((await c.gateway()).client, operation_id, justification.strip())
+
+    done = run(go())
+    console.print(f"[green]recovered[/] {operation_id}: replay diverged at event {done.diverged_at_event}; reset to "
+                  f"workflow task {done.reset_to_event} (new run {done.new_run_id}); the stored log is adopted",
+                  highlight=False)
 
 
 @history_app.command("replay")

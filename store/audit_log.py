@@ -152,6 +152,13 @@ class AuditLog:
         with self.engine.connect() as conn:
             return [record_from_row(row) for row in conn.execute(query)]
 
+    def read_after(self, stream_id: str, head: ChainHead) -> list[AuditRecord]:
+        """The records after head, which must be stored as it is (else the tail is another chain's)."""
+        records = [r for r in self.read(stream_id) if r.seq >= head.seq]
+        if head.seq and (not records or records[0].hash != head.hash):
+            raise ChainConflict(f"stream {stream_id}: #{head.seq} is not stored with hash {head.hash[:12]}…")
+        return [r for r in records if r.seq > head.seq]
+
     def read(self, stream_id: str, upto_seq: int | None = None) -> list[AuditRecord]:
         query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id).order_by(t.c.seq)
         if upto_seq is not None:

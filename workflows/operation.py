@@ -20,8 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.actors import SYSTEM
     from domain.audit import (
+        AuditRecord,
         ChainHead,
         event_id_for,
+        event_of,
         extend_chain,
         head_of,
         opening_event_key,
@@ -112,6 +114,7 @@ class OperationWorkflow:
         self._applied: dict[str, CommandResult] = dict(start.applied)  # idempotency key -> its result
         self._deadline_reached: datetime | None = None
         self._appending: OperationState | None = None  # the state once the append under way is stored
+        self._adopt_stored_tail = False  # set by an operator after a reset: see adopt_stored_tail
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -192,6 +195,13 @@ class OperationWorkflow:
                                                resolved_by=message.resolved_by,
                                                justification="resolved by the other operation"))
 
+    @workflow.signal
+    async def adopt_stored_tail(self) -> None:
+        """Recovery after `temporal workflow reset` (README): the log may hold events of the run that was
+        reset away, appended after the reset point. Before deciding anything more, the workflow reads
+        the events stored past its head (continuing its own chain) and folds them into its state."""
+        self._adopt_stored_tail = True
+
     @workflow.query
     def state(self) -> OperationState:
         return self._state
@@ -214,6 +224,8 @@ class OperationWorkflow:
     async def _apply(self, command: Command, key: str | None = None) -> list[ev.Event]:
         """Decide, append, evolve. key: the command's idempotency key; system commands are keyed by
         the position of their first event, which is theirs alone once recorded."""
+        if self._adopt_stored_tail:
+            await self._adopt_tail()
         try:
             events = decide(self._state, command)
         except DomainError as error:
@@ -362,14 +374,29 @@ class OperationWorkflow:
         records = [record_of(operation_id, self._head.seq + i, str(workflow.uuid4()), event)
                    for i, event in enumerate(events, start=1)]
         request = AppendRequest(stream_id=operation_id, records=records, expected_head=self._head)
-        if self._input.append_as_local_activity:
-            self._head = await workflow.execute_local_activity(
-                "append_events", request, result_type=ChainHead,
-                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
-        else:
-            self._head = await workflow.execute_activity(
-                "append_events", request, result_type=ChainHead,
-                start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
+        try:
+            if self._input.append_as_local_activity:
+                self._head = await workflow.execute_local_activity(
+                    "append_events", request, result_type=ChainHead,
+                    start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
+            else:
+                self._head = await workflow.execute_activity(
+                    "append_events", request, result_type=ChainHead,
+                    start_to_close_timeout=APPEND_TIMEOUT, retry_policy=APPEND_RETRY)
+        except ActivityError as error:
+            raise _integrity_failure(str(error.cause or error)) from None
+
+    async def _adopt_tail(self) -> None:
+        tail: list[AuditRecord] = await workflow.execute_activity(
+            "stored_tail", AppendRequest(stream_id=self._state.operation_id or self._operation_id(), records=[],
+                                         expected_head=self._head),
+            result_type=list[AuditRecord], start_to_close_timeout=APPEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+        for record in tail:
+            self._state = evolve(self._state, event_of(record))
+        self._head = head_of(tail, self._head)
+        self._adopt_stored_tail = False
+        workflow.logger.warning("adopted %d stored events past the head after a reset; head now #%d",
+                                len(tail), self._head.seq)
 
     def _remember(self, key: str, result: CommandResult) -> None:
         self._applied[key] = result

@@ -1,0 +1,59 @@
+"""Recovering an operation whose history no longer replays ("Workflow Task in failed state"): reset it
+to the last workflow task before the divergence, then have the new run adopt what the log holds past
+its head (events the reset-away run had appended)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from pydantic import BaseModel
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHistory
+
+from domain.errors import DomainError
+from gateway.history import replay
+from workflows.operation import OperationWorkflow
+
+_DIVERGED_AT = re.compile(r"id: (\d+)")
+
+
+class Recovery(BaseModel):
+    operation_id: str
+    diverged_at_event: int
+    reset_to_event: int
+    new_run_id: str
+
+
+def last_good_task(history: WorkflowHistory, failure: str) -> tuple[int, int]:
+    """(the event where replay diverged, the WorkflowTaskCompleted just before it)."""
+    found = _DIVERGED_AT.search(failure)
+    if found is None:
+        raise DomainError("conflict", f"the replay failure names no event to reset before: {failure[:200]}")
+    diverged = int(found.group(1))
+    completed = [e.event_id for e in history.events
+                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and e.event_id < diverged]
+    if not completed:
+        raise DomainError("conflict", f"no workflow task completed before event {diverged}")
+    return diverged, completed[-1]
+
+
+async def recover(client: Client, operation_id: str, reason: str) -> Recovery:
+    handle = client.get_workflow_handle(operation_id)
+    history = await handle.fetch_history()
+    (outcome,) = await replay([(operation_id, history)])
+    if outcome.ok:
+        raise DomainError("conflict", f"operation {operation_id}'s history replays: there is nothing to recover",
+                          field="operation_id", value=operation_id)
+    diverged, reset_to = last_good_task(history, outcome.failure or "")
+    run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
+    described = await handle.describe()
+    response = await client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
+        namespace=client.namespace, reason=reason, request_id=str(uuid.uuid4()),
+        workflow_execution=WorkflowExecution(workflow_id=operation_id, run_id=described.run_id or run_id),
+        workflow_task_finish_event_id=reset_to))
+    await client.get_workflow_handle(operation_id, run_id=response.run_id).signal(OperationWorkflow.adopt_stored_tail)
+    return Recovery(operation_id=operation_id, diverged_at_event=diverged, reset_to_event=reset_to,
+                    new_run_id=response.run_id)
