@@ -93,9 +93,10 @@ async def _verify_streams(c: Context, operation_ids: list[str] | None) -> list[V
             for batch in log.read_in_batches(operation_id):
                 records.extend(batch)
                 advance(len(batch))
-            heads, states = await witnessed(gateway.client, operation_id)
+            witness = await witnessed(gateway.client, operation_id)
             progress.update(task, description=f"checking {operation_id}")
-            results.append(verify_records(operation_id, records, heads, advance, states))
+            results.append(verify_records(operation_id, records, witness.heads, advance, witness.states,
+                                          witness.pending))
     return results
 
 

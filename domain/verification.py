@@ -120,8 +120,8 @@ def chain_findings(stream_id: str, records: Sequence[AuditRecord],
     return findings
 
 
-def witness_findings(stream_id: str, records: Sequence[AuditRecord],
-                     witnesses: Sequence[ChainHead]) -> list[ChainFinding]:
+def witness_findings(stream_id: str, records: Sequence[AuditRecord], witnesses: Sequence[ChainHead],
+                     pending: Sequence[ChainHead] = ()) -> list[ChainFinding]:
     """Compare the stored chain with the heads the workflow recorded at each append."""
     if not witnesses:
         return []
@@ -146,13 +146,19 @@ def witness_findings(stream_id: str, records: Sequence[AuditRecord],
     if stored_top < top.seq:
         findings.append(_finding(stream_id, stored_top + 1, "truncated",
                                  f"the log ends at #{stored_top} but the workflow recorded events up to #{top.seq}"))
-    elif stored_top > top.seq:
+    elif stored_top > top.seq and not _all_pending(records, top.seq, pending):
         findings.append(_finding(stream_id, top.seq + 1, "inserted",
                                  f"events #{top.seq + 1}–#{stored_top} are in the log but the workflow never "
                                  f"appended them (its last head is #{top.seq})"))
     return findings
 
 
+def _all_pending(records: Sequence[AuditRecord], after: int, pending: Sequence[ChainHead]) -> bool:
+    """Whether every stored record past the last witnessed head belongs to an append still under way."""
+    expected = {(p.seq, p.hash) for p in pending}
+    return bool(expected) and all((r.seq, r.hash) in expected for r in records if r.seq > after)
+
+
 def verify_stream(stream_id: str, records: Sequence[AuditRecord], witnesses: Sequence[ChainHead] = (),
-                  progress: Progress | None = None) -> list[ChainFinding]:
-    return chain_findings(stream_id, records, progress) + witness_findings(stream_id, records, witnesses)
+                  progress: Progress | None = None, pending: Sequence[ChainHead] = ()) -> list[ChainFinding]:
+    return chain_findings(stream_id, records, progress) + witness_findings(stream_id, records, witnesses, pending)

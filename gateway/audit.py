@@ -87,8 +87,8 @@ def state_findings(operation_id: str, records: Sequence[AuditRecord],
 
 def verify_records(operation_id: str, records: Sequence[AuditRecord],
                    witnesses: Sequence[ChainHead], progress: Progress | None = None,
-                   states: Sequence[dict[str, Any]] = ()) -> Verification:
-    findings = verify_stream(operation_id, records, witnesses, progress)
+                   states: Sequence[dict[str, Any]] = (), pending: Sequence[ChainHead] = ()) -> Verification:
+    findings = verify_stream(operation_id, records, witnesses, progress, pending)
     findings += state_findings(operation_id, records, states)
     head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
     return Verification(operation_id=operation_id, events=len(records), store_head=head,

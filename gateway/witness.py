@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -60,9 +60,10 @@ def _chained_records(data: bytes) -> list[ChainHead]:
             if isinstance(r, dict) and isinstance(r.get("seq"), int) and isinstance(r.get("hash"), str) and r["hash"]]
 
 
-def _appended_records(history: WorkflowHistory) -> list[ChainHead]:
+def _appended_records(history: WorkflowHistory, pending: list[ChainHead] | None = None) -> list[ChainHead]:
     """The hash of every record the workflow chained itself and the store acknowledged: Temporal then
-    witnesses each event's content, not only the heads at append boundaries."""
+    witnesses each event's content, not only the heads at append boundaries. Appends scheduled but not
+    yet completed go to ``pending``: the store may or may not hold them yet."""
     scheduled: dict[int, bytes] = {}
     found: list[ChainHead] = []
     for event in history.events:
@@ -74,6 +75,8 @@ def _appended_records(history: WorkflowHistory) -> list[ChainHead]:
             data = scheduled.pop(event.activity_task_completed_event_attributes.scheduled_event_id, None)
             if data is not None:
                 found.extend(_chained_records(data))
+    if pending is not None:
+        pending.extend(head for data in scheduled.values() for head in _chained_records(data))
     return found
 
 
@@ -144,8 +147,17 @@ async def witnessed_heads(client: Client, operation_id: str) -> list[ChainHead]:
     return [head for history in await histories(client, operation_id) for head in heads_in_history(history)]
 
 
-async def witnessed(client: Client, operation_id: str) -> tuple[list[ChainHead], list[dict[str, Any]]]:
+class Witness(NamedTuple):
+    heads: list[ChainHead]  # heads and record hashes of completed appends
+    states: list[dict[str, Any]]  # states the workflow carried or returned
+    pending: list[ChainHead]  # record hashes of appends under way: stored or not, neither is a finding
+
+
+async def witnessed(client: Client, operation_id: str) -> Witness:
     """Every head and record hash, and every state, that the operation's Temporal histories hold."""
     runs = await histories(client, operation_id)
-    return ([head for history in runs for head in heads_in_history(history)],
-            [state for history in runs for state in states_in_history(history)])
+    pending: list[ChainHead] = []
+    for history in runs[-1:]:
+        _appended_records(history, pending)
+    return Witness([head for history in runs for head in heads_in_history(history)],
+                   [state for history in runs for state in states_in_history(history)], pending)

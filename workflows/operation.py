@@ -67,6 +67,8 @@ SYSTEM_ROLE = "system"
 # durable, and carry records the workflow itself numbered and chained. Runs recorded before took a
 # local activity that could write for a workflow task later discarded, with per-run random event ids.
 DURABLE_CHAINED_APPEND = "durable-chained-append"
+# A run still on the earlier append continues as new at its next wake-up, so that it gets the durable one.
+MOVE_RECORDED_RUNS_TO_CHAINED_APPEND = "continue-runs-recorded-before-the-durable-append"
 # Idempotency keys of the latest commands, carried across continue-as-new (Temporal deduplicates
 # update ids within one run only); older ones are found in the audit log by the gateway.
 APPLIED_KEYS_KEPT = 1000
@@ -115,6 +117,7 @@ class OperationWorkflow:
         self._deadline_reached: datetime | None = None
         self._appending: OperationState | None = None  # the state once the append under way is stored
         self._adopt_stored_tail = False  # set by an operator after a reset: see adopt_stored_tail
+        self._earlier_append = False  # this run was recorded with the local-activity append
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -127,7 +130,7 @@ class OperationWorkflow:
             await self._wait_for_change_or_deadline()
             await self._run_inbox()
             await self._run_due_commands()
-            if self._should_continue_as_new():
+            if self._should_continue_as_new() or self._on_the_earlier_append():
                 if workflow.patched("drain-before-continue-as-new"):
                     await self._drain_before_continuing()
                 else:  # as runs recorded before the drain did
@@ -347,6 +350,7 @@ class OperationWorkflow:
     async def _append(self, events: list[ev.Event], key: str) -> None:
         operation_id = self._state.operation_id or self._operation_id()
         if not workflow.patched(DURABLE_CHAINED_APPEND):
+            self._earlier_append = True
             await self._append_as_recorded_before(operation_id, events)
             return
         records = extend_chain(self._head, [record_of(operation_id, 0, event_id_for(operation_id, key, i), event)
@@ -464,6 +468,10 @@ class OperationWorkflow:
                 if not due:
                     return
                 await self._apply(due[0])
+
+    def _on_the_earlier_append(self) -> bool:
+        # patched() only here, in the main loop (never in a wait condition), and only for such runs.
+        return self._earlier_append and workflow.patched(MOVE_RECORDED_RUNS_TO_CHAINED_APPEND)
 
     def _should_continue_as_new(self) -> bool:
         cap = self._input.continue_as_new_after_events

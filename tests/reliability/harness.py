@@ -212,7 +212,7 @@ async def check_operation(client: Client, engine: Engine, operation_id: str, sen
     assert replay(records) == workflow_state, "the state rebuilt from the log is the workflow's"
     outcomes = await replay_histories(await histories_of_workflow(client, operation_id))
     assert outcomes and all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
-    heads, states = await witnessed(client, operation_id)
+    heads, states, _ = await witnessed(client, operation_id)
     assert verify_records(operation_id, records, heads, states=states).intact
     assert not verify_records(operation_id, planted(records), heads, states=states).intact
 

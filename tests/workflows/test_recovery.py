@@ -78,5 +78,5 @@ async def test_a_stuck_operation_is_recovered_by_a_reset_and_adopts_what_was_log
         assert [r.type for r in records][: len(logged)] == logged and records[-1].type == "task_planned"
         (after,) = await replay(await histories_of_workflow(temporal_client, operation_id))
         assert after.ok, after.failure
-        heads, states = await witnessed(temporal_client, operation_id)
+        heads, states, _ = await witnessed(temporal_client, operation_id)
         assert verify_records(operation_id, records, heads, states=states).intact
