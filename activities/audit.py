@@ -39,7 +39,12 @@ class StoreActivities:
     @activity.defn(name="stored_tail")
     async def stored_tail(self, request: AppendRequest) -> list[AuditRecord]:
         """The events stored past the workflow's head, provided they continue its chain."""
-        records = await in_thread_heartbeating(self._audit_log.read_after, request.stream_id, request.expected_head)
+        try:
+            records = await in_thread_heartbeating(self._audit_log.read_after, request.stream_id,
+                                                   request.expected_head)
+        except ChainConflict as conflict:  # the tail is not this chain's: nothing to adopt, and no retry mends it
+            log.error("audit_tail_conflict", operation_id=request.stream_id, error=str(conflict))
+            raise ApplicationError(str(conflict), type="ChainConflict", non_retryable=True) from None
         log.warning("audit_tail_read", operation_id=request.stream_id, after=request.expected_head.seq,
                     events=len(records))
         return records

@@ -12,12 +12,13 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError
 
 from domain.errors import DomainError
 from gateway.history import replay
 from workflows.operation import OperationWorkflow
 
-_DIVERGED_AT = re.compile(r"id: (\d+)")
+_DIVERGED_AT = re.compile(r"HistoryEvent\(id: (\d+)")
 
 
 class Recovery(BaseModel):
@@ -41,19 +42,24 @@ def last_good_task(history: WorkflowHistory, failure: str) -> tuple[int, int]:
 
 
 async def recover(client: Client, operation_id: str, reason: str) -> Recovery:
-    handle = client.get_workflow_handle(operation_id)
+    described = await client.get_workflow_handle(operation_id).describe()
+    handle = client.get_workflow_handle(operation_id, run_id=described.run_id)  # this very run, throughout
     history = await handle.fetch_history()
     (outcome,) = await replay([(operation_id, history)])
     if outcome.ok:
         raise DomainError("conflict", f"operation {operation_id}'s history replays: there is nothing to recover",
                           field="operation_id", value=operation_id)
     diverged, reset_to = last_good_task(history, outcome.failure or "")
-    run_id = history.events[0].workflow_execution_started_event_attributes.original_execution_run_id
-    described = await handle.describe()
     response = await client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
         namespace=client.namespace, reason=reason, request_id=str(uuid.uuid4()),
-        workflow_execution=WorkflowExecution(workflow_id=operation_id, run_id=described.run_id or run_id),
+        workflow_execution=WorkflowExecution(workflow_id=operation_id, run_id=described.run_id),
         workflow_task_finish_event_id=reset_to))
-    await client.get_workflow_handle(operation_id, run_id=response.run_id).signal(OperationWorkflow.adopt_stored_tail)
+    try:
+        await client.get_workflow_handle(operation_id, run_id=response.run_id).signal(
+            OperationWorkflow.adopt_stored_tail)
+    except RPCError as error:
+        raise DomainError("unavailable", f"{operation_id} was reset (new run {response.run_id}) but could not be "
+                          f"told to adopt its log ({error.message}); send it the signal adopt_stored_tail: "
+                          f"temporal workflow signal -w {operation_id} --name adopt_stored_tail") from None
     return Recovery(operation_id=operation_id, diverged_at_event=diverged, reset_to_event=reset_to,
                     new_run_id=response.run_id)

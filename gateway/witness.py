@@ -14,6 +14,11 @@ from domain.audit import ChainHead
 
 _LOCAL_ACTIVITY_MARKER = "core_local_activity"
 _APPEND_ACTIVITY = "append_events"
+_APPEND_ENDED_OTHERWISE: dict[Any, Any] = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: lambda e: e.activity_task_failed_event_attributes,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: lambda e: e.activity_task_timed_out_event_attributes,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: lambda e: e.activity_task_canceled_event_attributes,
+}
 
 
 def _as_head(data: bytes) -> ChainHead | None:
@@ -75,6 +80,8 @@ def _appended_records(history: WorkflowHistory, pending: list[ChainHead] | None 
             data = scheduled.pop(event.activity_task_completed_event_attributes.scheduled_event_id, None)
             if data is not None:
                 found.extend(_chained_records(data))
+        elif event.event_type in _APPEND_ENDED_OTHERWISE:  # failed, timed out, cancelled: not under way
+            scheduled.pop(_APPEND_ENDED_OTHERWISE[event.event_type](event).scheduled_event_id, None)
     if pending is not None:
         pending.extend(head for data in scheduled.values() for head in _chained_records(data))
     return found

@@ -157,7 +157,12 @@ class AuditLog:
         records = [r for r in self.read(stream_id) if r.seq >= head.seq]
         if head.seq and (not records or records[0].hash != head.hash):
             raise ChainConflict(f"stream {stream_id}: #{head.seq} is not stored with hash {head.hash[:12]}…")
-        return [r for r in records if r.seq > head.seq]
+        tail = [r for r in records if r.seq > head.seq]
+        if tail:
+            if tail[0].prev_hash != head.hash:
+                raise ChainConflict(f"stream {stream_id}: #{tail[0].seq} does not follow #{head.seq}")
+            _require_chain(stream_id, tail)
+        return tail
 
     def read(self, stream_id: str, upto_seq: int | None = None) -> list[AuditRecord]:
         query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id).order_by(t.c.seq)

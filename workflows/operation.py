@@ -118,6 +118,7 @@ class OperationWorkflow:
         self._appending: OperationState | None = None  # the state once the append under way is stored
         self._adopt_stored_tail = False  # set by an operator after a reset: see adopt_stored_tail
         self._earlier_append = False  # this run was recorded with the local-activity append
+        self._wakes_on_earlier_append = 0
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -128,6 +129,9 @@ class OperationWorkflow:
         self._settled = True
         while self._state.phase is not None and not self._state.phase.is_terminal:
             await self._wait_for_change_or_deadline()
+            if self._adopt_stored_tail:  # before anything is decided from the state of the reset point
+                async with self._lock:
+                    await self._adopt_tail()
             await self._run_inbox()
             await self._run_due_commands()
             if self._should_continue_as_new() or self._on_the_earlier_append():
@@ -391,14 +395,21 @@ class OperationWorkflow:
             raise _integrity_failure(str(error.cause or error)) from None
 
     async def _adopt_tail(self) -> None:
-        tail: list[AuditRecord] = await workflow.execute_activity(
-            "stored_tail", AppendRequest(stream_id=self._state.operation_id or self._operation_id(), records=[],
-                                         expected_head=self._head),
-            result_type=list[AuditRecord], start_to_close_timeout=APPEND_TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+        try:
+            tail: list[AuditRecord] = await workflow.execute_activity(
+                "stored_tail", AppendRequest(stream_id=self._state.operation_id or self._operation_id(), records=[],
+                                             expected_head=self._head),
+                result_type=list[AuditRecord], start_to_close_timeout=APPEND_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=APPEND_RETRY)
+        except ActivityError as error:
+            raise _integrity_failure(str(error.cause or error)) from None
+        before = self._state
         for record in tail:
             self._state = evolve(self._state, event_of(record))
         self._head = head_of(tail, self._head)
         self._adopt_stored_tail = False
+        self._changed = True
+        self._upsert_search_attributes(before)
         workflow.logger.warning("adopted %d stored events past the head after a reset; head now #%d",
                                 len(tail), self._head.seq)
 
@@ -459,7 +470,7 @@ class OperationWorkflow:
         return max(now, self._deadline_reached) if self._deadline_reached else now
 
     def _woken(self) -> bool:
-        return self._changed or bool(self._inbox) or self._should_continue_as_new()
+        return self._changed or bool(self._inbox) or self._adopt_stored_tail or self._should_continue_as_new()
 
     async def _run_due_commands(self) -> None:
         async with self._lock:
@@ -467,11 +478,21 @@ class OperationWorkflow:
                 due = due_commands(self._state, self._now())
                 if not due:
                     return
+                try:
+                    decide(self._state, due[0])
+                except DomainError as error:  # e.g. already recorded by a run that was reset away
+                    workflow.logger.warning("due command %s not applied: %s", due[0].kind, error)
+                    return
                 await self._apply(due[0])
 
     def _on_the_earlier_append(self) -> bool:
-        # patched() only here, in the main loop (never in a wait condition), and only for such runs.
-        return self._earlier_append and workflow.patched(MOVE_RECORDED_RUNS_TO_CHAINED_APPEND)
+        """Only for runs on the earlier append, in the main loop (never in a wait condition). One patch id
+        per wake-up: a replay answers False for the wake-ups before the live one that first asked (the
+        SDK memoises an id's first answer, and those were replayed), True at that one, as it was live."""
+        if not self._earlier_append:
+            return False
+        self._wakes_on_earlier_append += 1
+        return workflow.patched(f"{MOVE_RECORDED_RUNS_TO_CHAINED_APPEND}-{self._wakes_on_earlier_append}")
 
     def _should_continue_as_new(self) -> bool:
         cap = self._input.continue_as_new_after_events
