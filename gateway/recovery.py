@@ -10,6 +10,7 @@ import uuid
 from pydantic import BaseModel
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1.reset_pb2 import RESET_REAPPLY_EXCLUDE_TYPE_UPDATE
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
@@ -53,7 +54,10 @@ async def recover(client: Client, operation_id: str, reason: str) -> Recovery:
     response = await client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
         namespace=client.namespace, reason=reason, request_id=str(uuid.uuid4()),
         workflow_execution=WorkflowExecution(workflow_id=operation_id, run_id=described.run_id),
-        workflow_task_finish_event_id=reset_to))
+        workflow_task_finish_event_id=reset_to,
+        # Updates after the reset point have no caller waiting any more (they were answered "unavailable");
+        # signals (another operation's hit notices) are applied again, once the log is adopted.
+        reset_reapply_exclude_types=[RESET_REAPPLY_EXCLUDE_TYPE_UPDATE]))
     try:
         await client.get_workflow_handle(operation_id, run_id=response.run_id).signal(
             OperationWorkflow.adopt_stored_tail)

@@ -119,6 +119,7 @@ class OperationWorkflow:
         self._adopt_stored_tail = False  # set by an operator after a reset: see adopt_stored_tail
         self._earlier_append = False  # this run was recorded with the local-activity append
         self._wakes_on_earlier_append = 0
+        self._adopted = False  # this run adopted stored events after a reset
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
@@ -408,6 +409,7 @@ class OperationWorkflow:
             self._state = evolve(self._state, event_of(record))
         self._head = head_of(tail, self._head)
         self._adopt_stored_tail = False
+        self._adopted = True
         self._changed = True
         self._upsert_search_attributes(before)
         workflow.logger.warning("adopted %d stored events past the head after a reset; head now #%d",
@@ -478,12 +480,17 @@ class OperationWorkflow:
                 due = due_commands(self._state, self._now())
                 if not due:
                     return
-                try:
-                    decide(self._state, due[0])
-                except DomainError as error:  # e.g. already recorded by a run that was reset away
-                    workflow.logger.warning("due command %s not applied: %s", due[0].kind, error)
+                if self._adopted and self._refused(due[0]):  # the adopted log may already hold it
                     return
                 await self._apply(due[0])
+
+    def _refused(self, command: Command) -> bool:
+        try:
+            decide(self._state, command)
+        except DomainError as error:
+            workflow.logger.warning("due command %s not applied after adopting the log: %s", command.kind, error)
+            return True
+        return False
 
     def _on_the_earlier_append(self) -> bool:
         """Only for runs on the earlier append, in the main loop (never in a wait condition). One patch id
