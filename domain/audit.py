@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Actor, Role
 from domain.events import Event, event_from_dict
+from domain.utc import as_utc
 
 GENESIS_HASH = "0" * 64
 MAX_EVENTS_PER_COMMAND = 256  # far above what any one command decides; bounds the lookup by key
@@ -51,8 +52,7 @@ class AuditRecord(BaseModel):
 
 def utc_text(moment: datetime) -> str:
     """A time as fixed-width UTC text; a naive time (SQLite gives those back) is taken as UTC."""
-    utc = moment.replace(tzinfo=None) if moment.tzinfo is UTC or moment.tzinfo is None \
-        else moment.astimezone(UTC).replace(tzinfo=None)
+    utc = as_utc(moment).replace(tzinfo=None)
     if utc.year < 1000:  # strftime leaves such years unpadded; keep its form so every stored hash still holds
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return utc.isoformat(timespec="microseconds") + "Z"  # the same text as that strftime, faster
@@ -137,8 +137,7 @@ def record_of(stream_id: str, seq: int, event_id: str, event: Event) -> AuditRec
 
 def event_of(record: AuditRecord) -> Event:
     actor = Actor(id=record.actor_id, role=Role(record.actor_role), member_state=record.member_state)
-    occurred = record.occurred_at if record.occurred_at.tzinfo else record.occurred_at.replace(tzinfo=UTC)
-    return event_from_dict({**record.payload, "actor": actor, "at": occurred,
+    return event_from_dict({**record.payload, "actor": actor, "at": as_utc(record.occurred_at),
                             "justification": record.justification})
 
 

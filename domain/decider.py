@@ -1,12 +1,13 @@
-"""The decider: decide(state, command) -> events, or a DomainError naming what was wrong.
+"""The decider: decide(state, command, now, rules) -> events, or a DomainError naming what was wrong.
 
-It is the single source of truth for what may happen. It never reads a clock: the command's
-issued_at (stamped by the workflow) is "now".
+It is the single source of truth for what may happen. It never reads a clock: it is told the time it
+decides at (the workflow's, which the workflow also stamps on the command as issued_at) and the rules
+version to decide by (which the workflow chooses per run, so recorded histories replay unchanged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from domain import events as ev
 from domain.actors import SYSTEM, Actor, Role
 from domain.deconfliction.normalise import identifier_key, iso_country
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
+from domain.lookup import found
 from domain.model import (
     ActionDay,
     ActionDayStatus,
@@ -33,31 +35,48 @@ from domain.model import (
 )
 from domain.prioritisation import score
 from domain.reference import canonical_code, member_state, participant, partner
-from domain.rules import authorise, require_participant, require_state_of
-from domain.state import OperationState, evolve
+from domain.registry import entry
+from domain.rules import RulesVersion, authorise, require_participant, require_state_of
+from domain.state import OperationState, evolve, evolver_of, fold
 from domain.visibility import is_visible_to_state
 
 EDITABLE_PHASES = (Phase.IDENTIFY, Phase.PRIORITISE, Phase.PREPARE)
 
 
-def decide(state: OperationState, command: cmd.Command) -> list[ev.Event]:
-    """The events a command produces on a state; raises DomainError when it is not allowed."""
+def decide(state: OperationState, command: cmd.Command, now: datetime, rules: RulesVersion) -> list[ev.Event]:
+    """The events a command produces on a state at a time (aware) under a rules version; raises DomainError
+    when it is not allowed, and Unregistered when a table lacks the command or one of its events."""
+    if now.tzinfo is None:
+        raise ValueError(f"decide needs an aware time, not {now.isoformat()}")
+    authorise(command.actor, command)
+    decider = entry(entry(RULEBOOK, rules, "RULEBOOK (domain/decider.py)"), type(command),
+                    f"the deciders of rules {rules.value} (domain/decider.py)")
+    if not isinstance(command, cmd.OpenOperation):
+        _require_open(state, command.kind)
+    events = decider(state, command, now)
+    for event in events:
+        # Before anything is recorded: the workflow's validator refuses a command it could not evolve.
+        evolver_of(type(event))
+    return events
+
+
+def stamp_of(command: cmd.CommandBase) -> datetime:
+    """The time the workflow stamped on a command: the time it is decided at."""
     if command.issued_at is None:
         raise InvalidInput("issued_at", None, "issued_at: the command has no time; the workflow stamps it")
-    authorise(command.actor, command.kind)
-    if isinstance(command, cmd.OpenOperation):
-        return _open(state, command)
+    return command.issued_at
+
+
+def _require_open(state: OperationState, command_kind: str) -> None:
     if not state.exists:
         raise DomainError("not_found", "the operation does not exist (open it first)")
     if state.phase is not None and state.phase.is_terminal:
         raise WrongPhase(f"operation {state.operation_id} is {state.phase.value}; "
-                         f"it accepts no further {command.kind.replace('_', ' ')}")
-    return _DECIDERS[type(command)](state, command)
+                         f"it accepts no further {command_kind.replace('_', ' ')}")
 
 
-def _meta(command: cmd.CommandBase) -> dict[str, Any]:
-    assert command.issued_at is not None
-    return {"actor": command.actor, "at": command.issued_at, "justification": command.justification}
+def _meta(command: cmd.CommandBase, now: datetime) -> dict[str, Any]:
+    return {"actor": command.actor, "at": now, "justification": command.justification}
 
 
 def _require_phase(state: OperationState, command_kind: str, *phases: Phase) -> None:
@@ -144,7 +163,7 @@ def _resolve_links(item: Intelligence, targets: tuple[Target, ...]) -> tuple[str
     return tuple(by_key[link] for link in item.linked_targets)
 
 
-def _open(state: OperationState, c: cmd.OpenOperation) -> list[ev.Event]:
+def _open(state: OperationState, c: cmd.OpenOperation, now: datetime) -> list[ev.Event]:
     if state.exists:
         raise DomainError("already_exists", f"operation {c.operation_id} already exists",
                           field="operation_id", value=c.operation_id)
@@ -168,7 +187,7 @@ def _open(state: OperationState, c: cmd.OpenOperation) -> list[ev.Event]:
         "lead_state": lead, "participating_states": states, "partners": partners,
         "targets": targets, "intelligence": intelligence})
     return [ev.OperationOpened(operation_id=c.operation_id, spec=normalised, scoring=c.scoring,
-                               timing=c.timing, **_meta(c))]
+                               timing=c.timing, **_meta(c, now))]
 
 
 # --- identify ------------------------------------------------------------------------------------
@@ -184,37 +203,37 @@ def _own_contribution(state: OperationState, actor: Actor, code: str, field: str
     return _contributor(code, state.lead_state, (*state.participating_states, *state.partners), field)
 
 
-def _add_target(state: OperationState, c: cmd.AddTarget) -> list[ev.Event]:
+def _add_target(state: OperationState, c: cmd.AddTarget, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, *EDITABLE_PHASES)
     contributor = _own_contribution(state, c.actor, c.target.contributed_by, "target.contributed_by")
     target = _number_target(c.target, len(state.targets) + 1, contributor,
                             {n.name for n in state.networks})
-    return [ev.TargetAdded(target=target, **_meta(c))]
+    return [ev.TargetAdded(target=target, **_meta(c, now))]
 
 
-def _add_intelligence(state: OperationState, c: cmd.AddIntelligence) -> list[ev.Event]:
+def _add_intelligence(state: OperationState, c: cmd.AddIntelligence, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, *EDITABLE_PHASES)
     contributor = _own_contribution(state, c.actor, c.item.contributed_by, "item.contributed_by")
     item = _numbered_item(c.item, len(state.intelligence) + 1, contributor, state.targets)
-    return [ev.IntelligenceAdded(item=item, **_meta(c))]
+    return [ev.IntelligenceAdded(item=item, **_meta(c, now))]
 
 
 # --- prioritise ----------------------------------------------------------------------------------
 
-def _submit(state: OperationState, c: cmd.SubmitForPrioritisation) -> list[ev.Event]:
+def _submit(state: OperationState, c: cmd.SubmitForPrioritisation, now: datetime) -> list[ev.Event]:
     resubmission = state.phase is Phase.PRIORITISE and state.parked
     if not resubmission:
         _require_phase(state, c.kind, Phase.IDENTIFY)
     if not state.targets and not state.networks:
         raise DomainError("incomplete", "the operation has no network and no target to prioritise")
     computed = score(c.assessment, len(state.participating_states) + len(state.partners), state.scoring)
-    submitted = ev.PrioritisationSubmitted(assessment=c.assessment, computed=computed, **_meta(c))
+    submitted = ev.PrioritisationSubmitted(assessment=c.assessment, computed=computed, **_meta(c, now))
     if resubmission:
         return [submitted]
-    return [ev.PhaseAdvanced(from_phase=Phase.IDENTIFY, to_phase=Phase.PRIORITISE, **_meta(c)), submitted]
+    return [ev.PhaseAdvanced(from_phase=Phase.IDENTIFY, to_phase=Phase.PRIORITISE, **_meta(c, now)), submitted]
 
 
-def _decide_priority(state: OperationState, c: cmd.DecidePriority) -> list[ev.Event]:
+def _decide_priority(state: OperationState, c: cmd.DecidePriority, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PRIORITISE)
     assert state.computed_priority is not None
     computed = state.computed_priority.score
@@ -227,21 +246,17 @@ def _decide_priority(state: OperationState, c: cmd.DecidePriority) -> list[ev.Ev
                            "Override with a justification or resubmit a new assessment.")
     final = computed if c.override_score is None else c.override_score
     decided = ev.PriorityDecided(score=final, computed_score=computed,
-                                 overridden=c.override_score is not None, **_meta(c))
+                                 overridden=c.override_score is not None, **_meta(c, now))
     if final < state.scoring.threshold:
-        return [decided, ev.OperationParked(score=final, threshold=state.scoring.threshold, **_meta(c))]
-    return [decided, ev.PhaseAdvanced(from_phase=Phase.PRIORITISE, to_phase=Phase.PREPARE, **_meta(c))]
+        return [decided, ev.OperationParked(score=final, threshold=state.scoring.threshold, **_meta(c, now))]
+    return [decided, ev.PhaseAdvanced(from_phase=Phase.PRIORITISE, to_phase=Phase.PREPARE, **_meta(c, now))]
 
 
 # --- prepare -------------------------------------------------------------------------------------
 
 def _task(state: OperationState, task_id: str) -> Task:
-    task = state.tasks.get(task_id)
-    if task is None:
-        known = ", ".join(state.tasks) or "none"
-        raise InvalidInput("task_id", task_id, f"task_id: {task_id!r} is not a task of operation "
-                           f"{state.operation_id} (tasks: {known})")
-    return task
+    return found(state.tasks, task_id, field="task_id", what="a task", where=f"operation {state.operation_id}",
+                 listed_as="tasks")
 
 
 def _article(word: str) -> str:
@@ -256,17 +271,16 @@ def _require_task_status(task: Task, action: str, *statuses: TaskStatus) -> None
                           value=task.task_id)
 
 
-def _plan_task(state: OperationState, c: cmd.PlanTask) -> list[ev.Event]:
+def _plan_task(state: OperationState, c: cmd.PlanTask, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
     if c.task_kind is TaskKind.RELEASE:
         raise InvalidInput("task_kind", c.task_kind.value,
                            "task_kind: release tasks come from a release request, not from planning")
     code = _participant_of(state, c.member_state, "member_state")
-    assert c.issued_at is not None
-    _require_future("due", c.due, c.issued_at)
+    _require_future("due", c.due, now)
     task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=code, kind=c.task_kind,
                 description=c.description, due=c.due, four_eyes=c.four_eyes)
-    return [ev.TaskPlanned(task=task, **_meta(c))]
+    return [ev.TaskPlanned(task=task, **_meta(c, now))]
 
 
 def _participant_of(state: OperationState, code: str, field: str) -> str:
@@ -283,7 +297,7 @@ def _require_task_phase(state: OperationState, task: Task, command_kind: str) ->
         _require_phase(state, command_kind, Phase.PREPARE)
 
 
-def _approve(state: OperationState, c: cmd.ApproveTask) -> list[ev.Event]:
+def _approve(state: OperationState, c: cmd.ApproveTask, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"approve task {task.task_id}")
@@ -292,47 +306,46 @@ def _approve(state: OperationState, c: cmd.ApproveTask) -> list[ev.Event]:
         raise DomainError("four_eyes", f"task {task.task_id} needs two different approvers of "
                           f"{task.member_state}; {c.actor.id} has already approved it",
                           field="actor", value=c.actor.id)
-    events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, **_meta(c))]
+    events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, **_meta(c, now))]
     if len(task.approvals) + 1 >= task.approvals_needed:
-        events.append(ev.TaskApproved(task_id=task.task_id, **_meta(c)))
+        events.append(ev.TaskApproved(task_id=task.task_id, **_meta(c, now)))
         if task.is_release and task.item_id and task.release_to:
-            events.append(ev.ItemReleased(item_id=task.item_id, to_state=task.release_to, **_meta(c)))
+            events.append(ev.ItemReleased(item_id=task.item_id, to_state=task.release_to, **_meta(c, now)))
     return events
 
 
-def _reject(state: OperationState, c: cmd.RejectTask) -> list[ev.Event]:
+def _reject(state: OperationState, c: cmd.RejectTask, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"reject task {task.task_id}")
     _require_task_status(task, "rejected", TaskStatus.PENDING)
     _require_justification(c, "a rejection needs a reason")
-    return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, **_meta(c))]
+    return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, **_meta(c, now))]
 
 
-def _replan(state: OperationState, c: cmd.ReplanTask) -> list[ev.Event]:
+def _replan(state: OperationState, c: cmd.ReplanTask, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE)
     task = _task(state, c.task_id)
     if task.is_release:
         raise InvalidInput("task_id", task.task_id, f"task_id: {task.task_id} is a release request; "
                            "drop it and request again instead of re-planning it")
     _require_task_status(task, "re-planned", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
-    assert c.issued_at is not None
     due = c.due or task.due
-    _require_future("due", due, c.issued_at)
+    _require_future("due", due, now)
     replanned = task.model_copy(update={
         "description": c.description or task.description, "due": due,
         "four_eyes": task.four_eyes if c.four_eyes is None else c.four_eyes,
         "status": TaskStatus.PENDING, "approvals": (), "rejected_by": None,
         "rejection_reason": None, "reminded": False, "escalated": False})
-    return [ev.TaskReplanned(task=replanned, **_meta(c))]
+    return [ev.TaskReplanned(task=replanned, **_meta(c, now))]
 
 
-def _drop(state: OperationState, c: cmd.DropTask) -> list[ev.Event]:
+def _drop(state: OperationState, c: cmd.DropTask, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_phase(state, task, c.kind)
     _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
     _require_justification(c, "dropping a task needs a reason")
-    return [ev.TaskDropped(task_id=task.task_id, **_meta(c))]
+    return [ev.TaskDropped(task_id=task.task_id, **_meta(c, now))]
 
 
 def _place(index: int, place: Place) -> Place:
@@ -345,18 +358,13 @@ def _place(index: int, place: Place) -> Place:
 
 
 def _day(state: OperationState, action_day_id: str) -> ActionDay:
-    day = state.action_days.get(action_day_id)
-    if day is None:
-        known = ", ".join(state.action_days) or "none"
-        raise InvalidInput("action_day_id", action_day_id, f"action_day_id: {action_day_id!r} is not an action "
-                           f"day of operation {state.operation_id} (action days: {known})")
-    return day
+    return found(state.action_days, action_day_id, field="action_day_id", what="an action day",
+                 where=f"operation {state.operation_id}", listed_as="action days")
 
 
-def _schedule(state: OperationState, c: cmd.ScheduleActionDay) -> list[ev.Event]:
+def _schedule(state: OperationState, c: cmd.ScheduleActionDay, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
-    assert c.issued_at is not None
-    _require_future("start", c.start, c.issued_at)
+    _require_future("start", c.start, now)
     if c.end <= c.start:
         raise InvalidInput("end", c.end.isoformat(),
                            f"end: {c.end.isoformat()} is not after start {c.start.isoformat()}")
@@ -371,71 +379,63 @@ def _schedule(state: OperationState, c: cmd.ScheduleActionDay) -> list[ev.Event]
     places = tuple(_place(i, p) for i, p in enumerate(c.places))
     day = ActionDay(action_day_id=day_id, start=c.start, end=c.end, places=places,
                     member_states=states or state.participating_states)
-    return [ev.ActionDayScheduled(action_day=day, **_meta(c))]
+    return [ev.ActionDayScheduled(action_day=day, **_meta(c, now))]
 
 
-def _cancel_day(state: OperationState, c: cmd.CancelActionDay) -> list[ev.Event]:
+def _cancel_day(state: OperationState, c: cmd.CancelActionDay, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
     day = _day(state, c.action_day_id)
     if day.status.is_over:
         raise DomainError("wrong_day_status", f"action day {day.action_day_id} is already {day.status.value}",
                           field="action_day_id", value=day.action_day_id)
     _require_justification(c, "cancelling an action day needs a reason")
-    cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, **_meta(c))
-    return _day_cancelled(state, cancelled, c)
+    cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, **_meta(c, now))
+    return _day_cancelled(state, cancelled, c, now)
 
 
-def _day_cancelled(state: OperationState, cancelled: ev.ActionDayCancelled, c: cmd.CommandBase) -> list[ev.Event]:
+def _day_cancelled(state: OperationState, cancelled: ev.ActionDayCancelled, c: cmd.CommandBase,
+                   now: datetime) -> list[ev.Event]:
     """A cancelled day no longer collides with anything: its hits are withdrawn on both sides."""
-    withdrawn = _withdrawn(state, c, f"action day {cancelled.action_day_id} was cancelled",
+    withdrawn = _withdrawn(state, c, now, f"action day {cancelled.action_day_id} was cancelled",
                            own_ref=cancelled.action_day_id)
     events: list[ev.Event] = [cancelled, *withdrawn]
-    return events + _close_if_all_over(_folded(state, events), c)
+    return events + _close_if_all_over(fold(events, state), c, now)
 
 
-def _withdrawn(state: OperationState, c: cmd.CommandBase, why: str, own_ref: str | None = None,
+def _withdrawn(state: OperationState, c: cmd.CommandBase, now: datetime, why: str, own_ref: str | None = None,
                actor: Actor | None = None) -> list[ev.DeconflictionHitResolved]:
     """Open hits (of one target or day, or all) resolved as withdrawn, so the other side is not held back;
     by the command's actor, or by the system where the withdrawal only follows from what happened."""
     actor = actor or c.actor
     who = f"{actor.id} ({actor.member_state or state.lead_state})"
     return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=HitResolution.TARGET_WITHDRAWN,
-                                        resolved_by=who, actor=actor, at=c.issued_at, justification=why)
+                                        resolved_by=who, actor=actor, at=now, justification=why)
             for hit in state.open_hits() if own_ref is None or hit.own_ref == own_ref]
 
 
-def _folded(state: OperationState, events: Iterable[ev.Event]) -> OperationState:
-    for event in events:
-        state = evolve(state, event)
-    return state
-
-
-def _remind(state: OperationState, c: cmd.RemindApproval) -> list[ev.Event]:
+def _remind(state: OperationState, c: cmd.RemindApproval, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_status(task, "reminded", TaskStatus.PENDING)
     if task.reminded:
         raise DomainError("already_done", f"task {task.task_id} was already reminded")
     return [ev.ApprovalReminded(task_id=task.task_id, member_state=task.member_state, due=task.due,
-                                **_meta(c))]
+                                **_meta(c, now))]
 
 
-def _escalate(state: OperationState, c: cmd.EscalateApproval) -> list[ev.Event]:
+def _escalate(state: OperationState, c: cmd.EscalateApproval, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_status(task, "escalated", TaskStatus.PENDING)
     if task.escalated:
         raise DomainError("already_done", f"task {task.task_id} was already escalated")
     return [ev.ApprovalEscalated(task_id=task.task_id, member_state=task.member_state, due=task.due,
-                                 **_meta(c))]
+                                 **_meta(c, now))]
 
 
 # --- intelligence sharing and partners -------------------------------------------------------------
 
-def _request_release(state: OperationState, c: cmd.RequestRelease) -> list[ev.Event]:
-    item = state.item(c.item_id)
-    if item is None:
-        known = ", ".join(i.item_id for i in state.intelligence) or "none"
-        raise InvalidInput("item_id", c.item_id, f"item_id: {c.item_id!r} is not an intelligence item of "
-                           f"operation {state.operation_id} (items: {known})")
+def _request_release(state: OperationState, c: cmd.RequestRelease, now: datetime) -> list[ev.Event]:
+    item = found({i.item_id: i for i in state.intelligence}, c.item_id, field="item_id",
+                 what="an intelligence item", where=f"operation {state.operation_id}", listed_as="items")
     to_state = _participant_of(state, c.to_state, "to_state")
     if c.actor.role is Role.LIAISON_OFFICER:
         require_state_of(c.actor, to_state, f"request release of {item.item_id} to {to_state}")
@@ -446,34 +446,29 @@ def _request_release(state: OperationState, c: cmd.RequestRelease) -> list[ev.Ev
            and t.status is TaskStatus.PENDING for t in state.tasks.values()):
         raise DomainError("already_requested", f"a release of {item.item_id} to {to_state} already awaits "
                           f"{item.contributed_by}'s answer", field="item_id", value=item.item_id)
-    assert c.issued_at is not None
     task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=item.contributed_by, kind=TaskKind.RELEASE,
                 description=f"Release {item.item_id} ({item.handling_code.value}) to {to_state}",
-                due=c.issued_at + state.timing.release_answer_within, item_id=item.item_id, release_to=to_state)
-    return [ev.TaskPlanned(task=task, **_meta(c))]
+                due=now + state.timing.release_answer_within, item_id=item.item_id, release_to=to_state)
+    return [ev.TaskPlanned(task=task, **_meta(c, now))]
 
 
-def _invite_partner(state: OperationState, c: cmd.InvitePartner) -> list[ev.Event]:
+def _invite_partner(state: OperationState, c: cmd.InvitePartner, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, *EDITABLE_PHASES)
     code = partner(c.partner, "partner")
     if code in state.partners:
         raise DomainError("already_partner", f"{code} already takes part in operation {state.operation_id}",
                           field="partner", value=code)
-    return [ev.PartnerInvited(partner=code, **_meta(c))]
+    return [ev.PartnerInvited(partner=code, **_meta(c, now))]
 
 
 # --- deconfliction --------------------------------------------------------------------------------
 
 def _hit(state: OperationState, hit_id: str) -> DeconflictionHit:
-    hit = state.hits.get(hit_id)
-    if hit is None:
-        known = ", ".join(state.hits) or "none"
-        raise InvalidInput("hit_id", hit_id, f"hit_id: {hit_id!r} is not a deconfliction hit of operation "
-                           f"{state.operation_id} (hits: {known})")
-    return hit
+    return found(state.hits, hit_id, field="hit_id", what="a deconfliction hit",
+                 where=f"operation {state.operation_id}", listed_as="hits")
 
 
-def _resolve_hit(state: OperationState, c: cmd.ResolveHit) -> list[ev.Event]:
+def _resolve_hit(state: OperationState, c: cmd.ResolveHit, now: datetime) -> list[ev.Event]:
     hit = _hit(state, c.hit_id)
     involved = (*state.our_states_in(hit), hit.other_state)
     if c.actor.member_state not in involved:
@@ -484,79 +479,78 @@ def _resolve_hit(state: OperationState, c: cmd.ResolveHit) -> list[ev.Event]:
                           f"{hit.resolved_by}", field="hit_id", value=hit.hit_id)
     _require_justification(c, "resolving a deconfliction hit needs a justification")
     return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=c.resolution,
-                                        resolved_by=f"{c.actor.id} ({c.actor.member_state})", **_meta(c))]
+                                        resolved_by=f"{c.actor.id} ({c.actor.member_state})", **_meta(c, now))]
 
 
-def _record_hit(state: OperationState, c: cmd.RecordHit) -> list[ev.Event]:
+def _record_hit(state: OperationState, c: cmd.RecordHit, now: datetime) -> list[ev.Event]:
     if c.hit.hit_id in state.hits:
         raise DomainError("already_recorded", f"hit {c.hit.hit_id} is already recorded")
-    raised = ev.DeconflictionHitRaised(hit=c.hit, **_meta(c))
+    raised = ev.DeconflictionHitRaised(hit=c.hit, **_meta(c, now))
     day = state.action_days.get(c.hit.own_ref)
     if day is not None and day.status.is_over:  # found by the other side after our day ended: moot
-        return [raised, *_withdrawn(evolve(state, raised), c, f"action day {day.action_day_id} is "
+        return [raised, *_withdrawn(evolve(state, raised), c, now, f"action day {day.action_day_id} is "
                                     f"{day.status.value}", own_ref=day.action_day_id)]
     return [raised]
 
 
-def _record_resolution(state: OperationState, c: cmd.RecordHitResolution) -> list[ev.Event]:
+def _record_resolution(state: OperationState, c: cmd.RecordHitResolution, now: datetime) -> list[ev.Event]:
     hit = _hit(state, c.hit_id)
     if not hit.is_open:
         raise DomainError("already_resolved", f"hit {hit.hit_id} was already resolved")
     return [ev.DeconflictionHitResolved(hit_id=hit.hit_id, resolution=c.resolution, resolved_by=c.resolved_by,
-                                        **_meta(c))]
+                                        **_meta(c, now))]
 
 
 # --- execute -------------------------------------------------------------------------------------
 
-def _start_day(state: OperationState, c: cmd.StartActionDay) -> list[ev.Event]:
+def _start_day(state: OperationState, c: cmd.StartActionDay, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.PREPARE, Phase.EXECUTE)
     day = _day(state, c.action_day_id)
-    assert c.issued_at is not None
     if day.status is ActionDayStatus.BLOCKED:
-        return _retry_blocked_day(state, day, c)
-    if day.status is not ActionDayStatus.SCHEDULED or c.issued_at < day.start:
+        return _retry_blocked_day(state, day, c, now)
+    if day.status is not ActionDayStatus.SCHEDULED or now < day.start:
         raise DomainError("not_due", f"action day {day.action_day_id} is {day.status.value} and starts "
                           f"{day.start.isoformat()}")
-    return _start_if_ready(state, day, c)
+    return _start_if_ready(state, day, c, now)
 
 
-def _retry_blocked_day(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
+def _retry_blocked_day(state: OperationState, day: ActionDay, c: cmd.StartActionDay, now: datetime) -> list[ev.Event]:
     """A blocked day starts by itself once nothing blocks it any more; at the end of its window it is
     cancelled, so a blocked day never holds the operation open."""
-    assert c.issued_at is not None
-    if c.issued_at >= day.end:
-        cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, actor=c.actor, at=c.issued_at,
+    if now >= day.end:
+        cancelled = ev.ActionDayCancelled(action_day_id=day.action_day_id, actor=c.actor, at=now,
                                           justification=f"its window ended {day.end.isoformat()} while execution "
                                                         "was blocked; schedule a new action day")
-        return _day_cancelled(state, cancelled, c)
+        return _day_cancelled(state, cancelled, c, now)
     problems = state.start_problems()
     if problems:
         raise DomainError("not_ready", f"action day {day.action_day_id} is still blocked: {'; '.join(problems)}",
                           field="action_day_id", value=day.action_day_id)
-    return _start_if_ready(state, day, c)
+    return _start_if_ready(state, day, c, now)
 
 
-def _start_if_ready(state: OperationState, day: ActionDay, c: cmd.StartActionDay) -> list[ev.Event]:
+def _start_if_ready(state: OperationState, day: ActionDay, c: cmd.StartActionDay, now: datetime) -> list[ev.Event]:
     problems = state.start_problems()
     if problems:
-        return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c))]
-    started = ev.ExecutionStarted(action_day_id=day.action_day_id, member_states=day.member_states, **_meta(c))
+        return [ev.ExecutionBlocked(action_day_id=day.action_day_id, reasons=tuple(problems), **_meta(c, now))]
+    started = ev.ExecutionStarted(action_day_id=day.action_day_id, member_states=day.member_states, **_meta(c, now))
     if state.phase is Phase.EXECUTE:
         return [started]
-    return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c)), started]
+    return [ev.PhaseAdvanced(from_phase=Phase.PREPARE, to_phase=Phase.EXECUTE, **_meta(c, now)), started]
 
 
 def _sum(results: Iterable[Results]) -> Results:
     return sum(results, Results())
 
 
-def _day_finished(state: OperationState, day: ActionDay, c: cmd.CommandBase) -> ev.ActionDayFinished:
+def _day_finished(state: OperationState, day: ActionDay, c: cmd.CommandBase, now: datetime) -> ev.ActionDayFinished:
     reported = state.results.get(day.action_day_id, {})
     return ev.ActionDayFinished(action_day_id=day.action_day_id, totals=_sum(reported.values()),
-                                missing_states=tuple(s for s in day.member_states if s not in reported), **_meta(c))
+                                missing_states=tuple(s for s in day.member_states if s not in reported),
+                                **_meta(c, now))
 
 
-def _closing(state: OperationState, c: cmd.CommandBase) -> ev.OperationClosed:
+def _closing(state: OperationState, c: cmd.CommandBase, now: datetime) -> ev.OperationClosed:
     by_day = {day_id: _sum(per_state.values()) for day_id, per_state in state.results.items()}
     by_state: dict[str, Results] = {}
     for per_state in state.results.values():
@@ -564,21 +558,20 @@ def _closing(state: OperationState, c: cmd.CommandBase) -> ev.OperationClosed:
             by_state[code] = by_state.get(code, Results()) + results
     missing = tuple(dict.fromkeys(code for day in state.days(ActionDayStatus.FINISHED) for code in day.missing_states))
     return ev.OperationClosed(totals=_sum(by_day.values()), reported_states=tuple(by_state),
-                              missing_states=missing, totals_by_state=by_state, totals_by_day=by_day, **_meta(c))
+                              missing_states=missing, totals_by_state=by_state, totals_by_day=by_day, **_meta(c, now))
 
 
-def _close_if_all_over(state: OperationState, c: cmd.CommandBase) -> list[ev.Event]:
+def _close_if_all_over(state: OperationState, c: cmd.CommandBase, now: datetime) -> list[ev.Event]:
     """In EXECUTE, once no action day is scheduled, running, or blocked with its window still open,
     the operation closes (a blocked day whose window has passed will not run any more)."""
-    assert c.issued_at is not None
     waiting = state.days(ActionDayStatus.SCHEDULED, ActionDayStatus.RUNNING)
-    waiting += [d for d in state.days(ActionDayStatus.BLOCKED) if d.end > c.issued_at]
+    waiting += [d for d in state.days(ActionDayStatus.BLOCKED) if d.end > now]
     if state.phase is Phase.EXECUTE and not waiting:
-        return [*_withdrawn(state, c, "the operation closed", actor=SYSTEM), _closing(state, c)]
+        return [*_withdrawn(state, c, now, "the operation closed", actor=SYSTEM), _closing(state, c, now)]
     return []
 
 
-def _report(state: OperationState, c: cmd.ReportResults) -> list[ev.Event]:
+def _report(state: OperationState, c: cmd.ReportResults, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.EXECUTE)
     code = participant(c.member_state)
     require_state_of(c.actor, code, f"report results for {code}")
@@ -590,12 +583,12 @@ def _report(state: OperationState, c: cmd.ReportResults) -> list[ev.Event]:
         raise DomainError("already_reported", f"{code} has already reported its results for {day.action_day_id}",
                           field="member_state", value=code)
     reported = ev.ResultsReported(member_state=code, results=c.results, action_day_id=day.action_day_id,
-                                  **_meta(c))
+                                  **_meta(c, now))
     after = evolve(state, reported)
     if not all(s in after.results.get(day.action_day_id, {}) for s in day.member_states):
         return [reported]
-    finished = _day_finished(after, day, c)
-    return [reported, finished, *_close_if_all_over(evolve(after, finished), c)]
+    finished = _day_finished(after, day, c, now)
+    return [reported, finished, *_close_if_all_over(evolve(after, finished), c, now)]
 
 
 def _reporting_day(state: OperationState, action_day_id: str | None) -> ActionDay:
@@ -612,24 +605,28 @@ def _reporting_day(state: OperationState, action_day_id: str | None) -> ActionDa
     return running[0]
 
 
-def _finish_day(state: OperationState, c: cmd.FinishActionDay) -> list[ev.Event]:
+def _finish_day(state: OperationState, c: cmd.FinishActionDay, now: datetime) -> list[ev.Event]:
     _require_phase(state, c.kind, Phase.EXECUTE)
     day = _day(state, c.action_day_id)
-    assert c.issued_at is not None
     deadline = day.end + state.timing.results_grace_after_action_day
-    if day.status is not ActionDayStatus.RUNNING or c.issued_at < deadline:
+    if day.status is not ActionDayStatus.RUNNING or now < deadline:
         raise DomainError("not_due", f"results of {day.action_day_id} are awaited until {deadline.isoformat()}")
-    finished = _day_finished(state, day, c)
-    return [finished, *_close_if_all_over(evolve(state, finished), c)]
+    finished = _day_finished(state, day, c, now)
+    return [finished, *_close_if_all_over(evolve(state, finished), c, now)]
 
 
-def _cancel(state: OperationState, c: cmd.CancelOperation) -> list[ev.Event]:
+def _cancel(state: OperationState, c: cmd.CancelOperation, now: datetime) -> list[ev.Event]:
     _require_justification(c, "cancelling an operation needs a reason")
     assert state.phase is not None
-    return [*_withdrawn(state, c, "the operation was cancelled"), ev.OperationCancelled(phase=state.phase, **_meta(c))]
+    return [*_withdrawn(state, c, now, "the operation was cancelled"),
+            ev.OperationCancelled(phase=state.phase, **_meta(c, now))]
 
 
-_DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {
+Decider = Callable[[OperationState, Any, datetime], list[ev.Event]]
+
+# One decider per command type (tests/unit/test_registries.py checks it against the Command union).
+_DECIDERS: dict[type[cmd.CommandBase], Decider] = {
+    cmd.OpenOperation: _open,
     cmd.AddTarget: _add_target,
     cmd.AddIntelligence: _add_intelligence,
     cmd.SubmitForPrioritisation: _submit,
@@ -655,9 +652,12 @@ _DECIDERS: dict[type, Callable[[OperationState, Any], list[ev.Event]]] = {
 }
 
 
-def decide_and_evolve(state: OperationState, command: cmd.Command) -> tuple[list[ev.Event], OperationState]:
-    events = decide(state, command)
-    new_state = state
-    for event in events:
-        new_state = evolve(new_state, event)
-    return events, new_state
+# The deciders of each rules version. A rule change adds a version whose table is the one before with the
+# changed deciders replaced ({**_DECIDERS, cmd.PlanTask: _plan_task_v2}); old versions are never edited.
+RULEBOOK: Mapping[RulesVersion, Mapping[type[cmd.CommandBase], Decider]] = {RulesVersion.V1: _DECIDERS}
+
+
+def decide_and_evolve(state: OperationState, command: cmd.Command, now: datetime,
+                      rules: RulesVersion) -> tuple[list[ev.Event], OperationState]:
+    events = decide(state, command, now, rules)
+    return events, fold(events, state)

@@ -11,7 +11,10 @@ from domain.iso_countries import ISO_COUNTRIES
 EU_MEMBER_STATES: frozenset[str] = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )
-_ALIASES = {"GR": "EL", "UK": "GB"}  # EU usage writes the United Kingdom as "UK"
+# The one table of country codes written differently in EU usage and in ISO 3166-1 (EU -> ISO). A member
+# state is written here as the EU writes it ("EL"), any other country as ISO does ("GB", not "UK").
+EU_TO_ISO: dict[str, str] = {"EL": "GR", "UK": "GB"}
+_ISO_TO_EU = {iso: eu for eu, iso in EU_TO_ISO.items()}
 # Operational partners that are bodies rather than states; codes as the task force writes them.
 PARTNER_BODIES: dict[str, str] = {
     "EUROPOL": "Europol", "EUROJUST": "Eurojust", "FRONTEX": "Frontex", "INTERPOL": "Interpol",
@@ -21,10 +24,21 @@ _ISO_CODES: frozenset[str] = frozenset(ISO_COUNTRIES)
 _NAMES = ISO_COUNTRIES | {"EL": "Greece"} | PARTNER_BODIES
 
 
-def canonical_code(code: str) -> str:
-    """Upper-cased and trimmed, with the EU's "EL" for Greece in place of ISO's "GR"."""
+def iso_code(code: str) -> str:
+    """Upper-cased and trimmed, with ISO's code in place of the EU's ("EL" -> "GR"); not checked."""
     cleaned = code.strip().upper()
-    return _ALIASES.get(cleaned, cleaned)
+    return EU_TO_ISO.get(cleaned, cleaned)
+
+
+def canonical_code(code: str) -> str:
+    """Upper-cased and trimmed, with the EU's "EL" for Greece in place of ISO's "GR" (and "GB" for "UK")."""
+    iso = iso_code(code)
+    eu = _ISO_TO_EU.get(iso, iso)
+    return eu if eu in EU_MEMBER_STATES else iso
+
+
+# Spellings that canonical_code rewrites ("GR", "UK"): not offered as close matches.
+_NOT_CANONICAL = frozenset(c for c in (*EU_TO_ISO, *EU_TO_ISO.values()) if canonical_code(c) != c)
 
 
 def country_name(code: str) -> str:
@@ -62,7 +76,7 @@ def partner(code: str, field: str = "partners") -> str:
     raise InvalidInput(field, code, f"{field}: {code!r} is neither an ISO 3166-1 alpha-2 country code nor a "
                        f"partner body ({', '.join(PARTNER_BODIES)})."
                        + close_matches(canonical, (_ISO_CODES | set(PARTNER_BODIES)) - EU_MEMBER_STATES
-                                        - set(_ALIASES)))
+                                        - _NOT_CANONICAL))
 
 
 def participant(code: str, field: str = "member_state") -> str:

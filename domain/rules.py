@@ -1,17 +1,57 @@
-"""Authorisation rules: which role, of which member state, may issue which command."""
+"""Authorisation rules: which role, of which member state, may issue which command; and the rules version."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+from domain import commands as cmd
 from domain.actors import Actor, Role
 from domain.errors import NotAuthorised
+from domain.registry import Unregistered, entry
 from domain.state import OperationState
 
-COORDINATOR_ONLY = frozenset({
-    "open_operation", "submit_for_prioritisation", "decide_priority", "plan_task", "replan_task",
-    "drop_task", "schedule_action_day", "cancel_action_day", "cancel_operation", "invite_partner",
-})
-SYSTEM_ONLY = frozenset({"remind_approval", "escalate_approval", "start_action_day", "finish_action_day",
-                         "record_hit", "record_hit_resolution"})
+
+class RulesVersion(StrEnum):
+    """The rules a command is decided by. A rule change adds a version beside the old one; the workflow
+    chooses one per run (behind workflow.patched), so a recorded history replays under its own rules."""
+
+    V1 = "v1"
+
+
+# What a caller outside a workflow (a pre-check of a new operation) decides by: what a new run would choose.
+LATEST_RULES = RulesVersion.V1
+
+_COORDINATOR = (Role.COORDINATOR,)
+_CONTRIBUTORS = (Role.COORDINATOR, Role.LIAISON_OFFICER)
+_SYSTEM = (Role.SYSTEM,)
+
+# The roles that may issue each command; member-state checks live with each command's decider.
+# Commands of the system role are the workflow's own (timers, deconfliction): no person issues them.
+ROLES: dict[type[cmd.CommandBase], tuple[Role, ...]] = {
+    cmd.OpenOperation: _COORDINATOR,
+    cmd.AddTarget: _CONTRIBUTORS,
+    cmd.AddIntelligence: _CONTRIBUTORS,
+    cmd.SubmitForPrioritisation: _COORDINATOR,
+    cmd.DecidePriority: _COORDINATOR,
+    cmd.PlanTask: _COORDINATOR,
+    cmd.ApproveTask: (Role.APPROVER,),
+    cmd.RejectTask: (Role.APPROVER,),
+    cmd.ReplanTask: _COORDINATOR,
+    cmd.DropTask: _COORDINATOR,
+    cmd.ScheduleActionDay: _COORDINATOR,
+    cmd.CancelActionDay: _COORDINATOR,
+    cmd.ReportResults: (Role.LIAISON_OFFICER,),
+    cmd.RequestRelease: _CONTRIBUTORS,
+    cmd.InvitePartner: _COORDINATOR,
+    cmd.CancelOperation: _COORDINATOR,
+    cmd.ResolveHit: (Role.LIAISON_OFFICER,),
+    cmd.RemindApproval: _SYSTEM,
+    cmd.EscalateApproval: _SYSTEM,
+    cmd.StartActionDay: _SYSTEM,
+    cmd.FinishActionDay: _SYSTEM,
+    cmd.RecordHit: _SYSTEM,
+    cmd.RecordHitResolution: _SYSTEM,
+}
 
 
 def require_role(actor: Actor, command_kind: str, *roles: Role) -> None:
@@ -34,17 +74,16 @@ def require_participant(actor: Actor, state: OperationState, what: str) -> None:
                             f"part in operation {state.operation_id}.")
 
 
-def authorise(actor: Actor, command_kind: str) -> None:
+def roles_for(command_type: type[cmd.CommandBase]) -> tuple[Role, ...]:
+    """The roles that may issue a command type; Unregistered when ROLES lacks it."""
+    return entry(ROLES, command_type, "ROLES (domain/rules.py)")
+
+
+def authorise(actor: Actor, command: cmd.Command) -> None:
     """The role check common to every command; member-state checks live with each command."""
-    if command_kind in SYSTEM_ONLY:
-        require_role(actor, command_kind, Role.SYSTEM)
-    elif command_kind in COORDINATOR_ONLY:
-        require_role(actor, command_kind, Role.COORDINATOR)
-    elif command_kind in ("add_target", "add_intelligence", "request_release"):
-        require_role(actor, command_kind, Role.COORDINATOR, Role.LIAISON_OFFICER)
-    elif command_kind in ("approve_task", "reject_task"):
-        require_role(actor, command_kind, Role.APPROVER)
-    elif command_kind in ("report_results", "resolve_hit"):
-        require_role(actor, command_kind, Role.LIAISON_OFFICER)
-    else:
-        raise NotAuthorised(f"unknown command {command_kind!r}")
+    try:
+        roles = roles_for(type(command))
+    except Unregistered:
+        # Refused, not failed: an unlisted command must never be allowed by default.
+        raise NotAuthorised(f"unknown command {command.kind!r}") from None
+    require_role(actor, command.kind, *roles)

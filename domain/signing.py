@@ -15,7 +15,7 @@ The key id is the first 8 bytes (16 hex digits) of SHA-256 over the raw 32-byte 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.audit import utc_text
+from domain.utc import as_utc
 
 ORIGIN = "liaison/audit-log checkpoint v1"
 
@@ -43,7 +44,7 @@ class Checkpoint(BaseModel):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         """Aware UTC; a naive time (SQLite gives those back) is taken as UTC."""
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
     @property
     def root(self) -> bytes:

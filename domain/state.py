@@ -24,6 +24,7 @@ from domain.model import (
     TaskStatus,
 )
 from domain.prioritisation import Assessment, PriorityScore, ScoringPolicy
+from domain.registry import entry
 from domain.timing import Timing
 
 
@@ -178,7 +179,10 @@ def _released(s: OperationState, e: ev.ItemReleased) -> dict[str, Any]:
                                   if i.item_id == e.item_id else i for i in s.intelligence)}
 
 
-_EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]] = {
+Evolver = Callable[[OperationState, Any], dict[str, Any]]
+
+# One evolver per event type (tests/unit/test_registries.py checks it against the Event union).
+_EVOLVERS: dict[type[BaseModel], Evolver] = {
     ev.OperationOpened: _opened,
     ev.TargetAdded: lambda s, e: {"targets": (*s.targets, e.target)},
     ev.IntelligenceAdded: lambda s, e: {"intelligence": (*s.intelligence, e.item)},
@@ -215,14 +219,20 @@ _EVOLVERS: dict[type[BaseModel], Callable[[OperationState, Any], dict[str, Any]]
 }
 
 
+def evolver_of(event_type: type[BaseModel]) -> Evolver:
+    """The evolver of an event type; Unregistered (naming the type) when _EVOLVERS lacks it."""
+    return entry(_EVOLVERS, event_type, "_EVOLVERS (domain/state.py)")
+
+
 def evolve(state: OperationState, event: ev.Event) -> OperationState:
-    changes = _EVOLVERS[type(event)](state, event)
+    changes = evolver_of(type(event))(state, event)
     changes.update(version=state.version + 1, last_event_at=event.at)
     return state.model_copy(update=changes)
 
 
 def fold(events: Iterable[ev.Event], state: OperationState | None = None) -> OperationState:
-    current = state or OperationState()
+    """The state after events, from state (or from nothing): the one left fold of evolve."""
+    current = OperationState() if state is None else state
     for event in events:
         current = evolve(current, event)
     return current

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of
 from domain.describe import describe
-from domain.state import OperationState, evolve
+from domain.state import OperationState, fold
 from domain.verification import Progress, verify_stream
 from store.audit_log import AuditLog
 from store.db import gc_paused
@@ -34,11 +34,8 @@ def timeline(records: Sequence[AuditRecord]) -> list[TimelineEntry]:
 
 
 def replay(records: Sequence[AuditRecord]) -> OperationState:
-    state = OperationState()
     with gc_paused():
-        for record in records:
-            state = evolve(state, event_of(record))
-    return state
+        return fold(event_of(record) for record in records)
 
 
 def records_until(records: Sequence[AuditRecord], at: datetime | None = None,

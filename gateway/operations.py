@@ -32,6 +32,7 @@ from domain.errors import DomainError
 from domain.model import Intelligence, Phase, Task
 from domain.reference import EU_MEMBER_STATES
 from domain.reference import member_state as member_state_code
+from domain.rules import LATEST_RULES
 from domain.state import OperationState
 from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible, visible_items
 from gateway.audit import replay
@@ -171,7 +172,7 @@ class OperationsGateway:
 
     async def open(self, command: OpenOperation, key: str | None = None) -> OperationState:
         """Pre-checks the command with the decider so a refused spec never starts a workflow."""
-        decide(OperationState(), command.model_copy(update={"issued_at": datetime.now(UTC)}))
+        decide(OperationState(), command, datetime.now(UTC), LATEST_RULES)
         key = _checked_key(key)
         start = OperationInput(operation_id=command.operation_id, open_command=command, open_key=key,
                                continue_as_new_after_events=self._continue_as_new_after)

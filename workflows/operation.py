@@ -32,10 +32,11 @@ with workflow.unsafe.imports_passed_through():
         update_event_key,
     )
     from domain.commands import Command, RecordHit, RecordHitResolution
-    from domain.decider import decide
+    from domain.decider import decide, stamp_of
     from domain.errors import DomainError
     from domain.model import ActionDay, DeconflictionHit, HitResolution, Intelligence, Phase, Target, Task
     from domain.notices import notices_for
+    from domain.rules import RulesVersion
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, evolve
     from workflows.messages import (
@@ -173,14 +174,14 @@ class OperationWorkflow:
             return  # answered with its recorded result, not decided again
         stamped = command.model_copy(update={"issued_at": self._now()})
         try:
-            decide(self._state, stamped)
+            decide(self._state, stamped, stamp_of(stamped), self._rules_version())
         except DomainError as error:
             if self._appending is None:
                 raise _refusal(error) from None
             # Events being appended are already in the log that clients read: a command valid once they
             # are applied is accepted, and decided again by the handler when they are.
             try:
-                decide(self._appending, stamped)
+                decide(self._appending, stamped, stamp_of(stamped), self._rules_version())
             except DomainError as pending_error:
                 raise _refusal(pending_error) from None
 
@@ -235,7 +236,7 @@ class OperationWorkflow:
         if self._adopt_stored_tail:
             await self._adopt_tail()
         try:
-            events = decide(self._state, command)
+            events = decide(self._state, command, stamp_of(command), self._rules_version())
         except DomainError as error:
             raise _refusal(error) from None
         applied = self._state
@@ -346,7 +347,7 @@ class OperationWorkflow:
             while self._inbox:
                 command = self._inbox.pop(0).model_copy(update={"issued_at": self._now()})
                 try:
-                    decide(self._state, command)
+                    decide(self._state, command, stamp_of(command), self._rules_version())
                 except DomainError as error:  # e.g. both sides found the same hit
                     workflow.logger.info("inbox command %s not applied: %s", command.kind, error)
                     continue
@@ -471,6 +472,13 @@ class OperationWorkflow:
         now = workflow.now()
         return max(now, self._deadline_reached) if self._deadline_reached else now
 
+    def _rules_version(self) -> RulesVersion:
+        """The rules this run decides by. A rule change adds a RulesVersion and is chosen here, behind
+        workflow.patched("rules-vN"), so that recorded histories replay under the rules they ran by. The
+        validator decides too and may not call workflow.patched: ask it once in run(), before any command
+        is decided, keep the answer (and carry it across continue-as-new), and return it here."""
+        return RulesVersion.V1
+
     def _woken(self) -> bool:
         return self._changed or bool(self._inbox) or self._adopt_stored_tail or self._should_continue_as_new()
 
@@ -486,7 +494,7 @@ class OperationWorkflow:
 
     def _refused(self, command: Command) -> bool:
         try:
-            decide(self._state, command)
+            decide(self._state, command, stamp_of(command), self._rules_version())
         except DomainError as error:
             workflow.logger.warning("due command %s not applied after adopting the log: %s", command.kind, error)
             return True

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -30,6 +30,7 @@ from domain.deconfliction import match
 from domain.deconfliction.normalise import identifier_key, iso_country, split_name, unique
 from domain.model import ActionDay, Identifier, Intelligence, Target, TargetKind
 from domain.reference import PARTNER_BODIES, canonical_code
+from domain.utc import as_utc
 
 
 class EntryKind(StrEnum):
@@ -170,15 +171,11 @@ def privatise(entry: IndexEntry, privacy_key: bytes) -> IndexEntry:
     return entry
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def entries_for_action_day(action_day: ActionDay, member_state: str | None = None) -> list[IndexEntry]:
     """One window entry per place with coordinates (places without them cannot be compared by distance).
     ``member_state`` defaults to each place's country."""
     entries = []
-    start, end = _utc(action_day.start), _utc(action_day.end)
+    start, end = as_utc(action_day.start), as_utc(action_day.end)
     for place in action_day.places:
         if place.latitude is None or place.longitude is None:
             continue
@@ -212,7 +209,7 @@ def window_hit(query: IndexEntry, latitude: float, longitude: float, start: date
     """The hit of a window ``query`` on an indexed window, or None: within ``radius_km`` and overlapping."""
     assert query.latitude is not None and query.longitude is not None
     assert query.start is not None and query.end is not None
-    if not match.times_overlap(_utc(query.start), _utc(query.end), _utc(start), _utc(end)):
+    if not match.times_overlap(as_utc(query.start), as_utc(query.end), as_utc(start), as_utc(end)):
         return None
     distance = match.haversine_km(query.latitude, query.longitude, latitude, longitude)
     if distance > radius_km:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import phonenumbers
 from stdnum import iban as stdnum_iban
@@ -24,18 +24,14 @@ from stdnum.exceptions import ValidationError
 from domain.errors import InvalidInput
 from domain.iso_countries import ISO_COUNTRIES
 from domain.model import Identifier, IdentifierKind
-from domain.reference import close_matches
+from domain.reference import close_matches, iso_code
 
 # --- countries -----------------------------------------------------------------------------------
-
-#: EU protocol codes that differ from ISO 3166-1 alpha-2 (Greece is "EL" in the EU, "GR" in ISO).
-EU_TO_ISO = {"EL": "GR", "UK": "GB"}
-
 
 def iso_country(code: str | None, field: str = "country") -> str:
     """The ISO 3166-1 alpha-2 code of a country written as an ISO or EU code ("EL" -> "GR")."""
     raw = (code or "").strip().upper()
-    iso = EU_TO_ISO.get(raw, raw)
+    iso = iso_code(raw)
     if iso not in ISO_COUNTRIES:
         raise InvalidInput(field, code, f"{field}: {code!r} must be an ISO 3166-1 alpha-2 or EU country code."
                            + close_matches(raw))
@@ -147,8 +143,21 @@ def normalise_address(value: str, country: str | None) -> tuple[str, str]:
 
 def _country_of(contributor: str) -> str | None:
     """The contributor's country, or None for a partner body (Europol, Interpol), which has none."""
-    iso = EU_TO_ISO.get(contributor.upper(), contributor.upper())
+    iso = iso_code(contributor)
     return iso if iso in ISO_COUNTRIES else None
+
+
+#: How each identifier kind is normalised: (value, country or None) -> the parts of its key after the kind.
+#: The one registry of normalisers; tests/unit/test_registries.py checks that every IdentifierKind has one.
+NORMALISERS: dict[IdentifierKind, Callable[[str, str | None], tuple[str, ...]]] = {
+    IdentifierKind.PHONE: lambda value, country: (normalise_phone(value, country),),
+    IdentifierKind.EMAIL: lambda value, _country: (normalise_email(value),),
+    IdentifierKind.IBAN: lambda value, _country: (normalise_iban(value),),
+    IdentifierKind.VEHICLE: normalise_plate,
+    IdentifierKind.IDENTITY_DOCUMENT: normalise_document,
+    IdentifierKind.COMPANY: normalise_company,
+    IdentifierKind.ADDRESS: normalise_address,
+}
 
 
 def identifier_key(identifier: Identifier, contributing_state: str) -> str:
@@ -157,21 +166,10 @@ def identifier_key(identifier: Identifier, contributing_state: str) -> str:
     "address:BG:1 sofia vitosha". The identifier's own country wins over the contributing state."""
     country = identifier.country or _country_of(contributing_state)
     kind = identifier.kind
-    if kind is IdentifierKind.PHONE:
-        return f"phone:{normalise_phone(identifier.value, country)}"
-    if kind is IdentifierKind.EMAIL:
-        return f"email:{normalise_email(identifier.value)}"
-    if kind is IdentifierKind.IBAN:
-        return f"iban:{normalise_iban(identifier.value)}"
-    if kind is IdentifierKind.VEHICLE:
-        return "vehicle:{}:{}".format(*normalise_plate(identifier.value, country))
-    if kind is IdentifierKind.IDENTITY_DOCUMENT:
-        return "identity_document:{}:{}:{}".format(*normalise_document(identifier.value, country))
-    if kind is IdentifierKind.COMPANY:
-        return "company:{}:{}".format(*normalise_company(identifier.value, country))
-    if kind is IdentifierKind.ADDRESS:
-        return "address:{}:{}".format(*normalise_address(identifier.value, country))
-    raise InvalidInput("identifier.kind", kind, f"identifier kind {kind!r} has no normalisation rule")
+    normaliser = NORMALISERS.get(kind)
+    if normaliser is None:
+        raise InvalidInput("identifier.kind", kind, f"identifier kind {kind!r} has no normalisation rule")
+    return ":".join((kind.value, *normaliser(identifier.value, country)))
 
 
 # --- person names --------------------------------------------------------------------------------

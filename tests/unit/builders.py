@@ -12,14 +12,16 @@ import pytest
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM, Actor, Role
-from domain.decider import decide
+from domain.decider import decide, stamp_of
 from domain.errors import DomainError
 from domain.model import ActionDay, OperationSpec, Phase, Place, Results, TaskKind
 from domain.prioritisation import Assessment, ScoringPolicy
-from domain.state import OperationState, evolve, fold
+from domain.rules import RulesVersion
+from domain.state import OperationState, fold
 from domain.timing import Timing
 
 T0 = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
+RULES = RulesVersion.V1
 OPERATION_ID = "op-northwind"
 STATES = ("BG", "EL", "DE")
 
@@ -70,6 +72,11 @@ def stamped(command: Any, at: datetime) -> Any:
     return command.model_copy(update={"issued_at": at})
 
 
+def decided(state: OperationState, command: Any) -> list[ev.Event]:
+    """decide as the workflow calls it: at the time stamped on the command, under the current rules."""
+    return decide(state, command, stamp_of(command), RULES)
+
+
 @dataclass
 class Driver:
     """Drives one operation: every command goes through decide, every event through evolve."""
@@ -88,9 +95,8 @@ class Driver:
             self.now = at
         else:
             self.tick()
-        emitted = decide(self.state, stamped(command, self.now))
-        for event in emitted:
-            self.state = evolve(self.state, event)
+        emitted = decided(self.state, stamped(command, self.now))
+        self.state = fold(emitted, self.state)
         self.events.extend(emitted)
         return emitted
 
@@ -212,7 +218,7 @@ def refused(d: Driver, command: Any, error: type[DomainError] = DomainError,
     before = d.state.model_copy(deep=True)
     events_before = list(d.events)
     with pytest.raises(error) as caught:
-        decide(d.state, d.command(command, at))
+        decided(d.state, d.command(command, at))
     assert d.state == before
     assert d.events == events_before
     assert fold(d.events) == d.state

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM, Actor, Role
-from domain.decider import decide
+from domain.decider import decide, stamp_of
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
 from domain.model import (
     ActionDayStatus,
@@ -32,11 +32,13 @@ from tests.unit.builders import (
     HIGH,
     LOW,
     OPERATION_ID,
+    RULES,
     SOFIA,
     STATES,
     TIMING,
     Driver,
     approver,
+    decided,
     driven_to,
     officer,
     refused,
@@ -271,10 +273,11 @@ def test_reschedule_an_action_day_keeps_its_id() -> None:
     later = d.schedule(start_in=timedelta(days=9), member_states=("BG",), action_day_id="AD1")
     assert list(d.state.action_days) == ["AD1"]
     assert d.day().start == later and d.day().member_states == ("BG",)
-    refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
-                                     places=(SOFIA,), action_day_id="AD7"),
-            InvalidInput, f"action_day_id: 'AD7' is not an action day of operation {OPERATION_ID} "
-            "(action days: AD1)")
+    error = refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
+                                             places=(SOFIA,), action_day_id="AD7"),
+                    DomainError, f"action_day_id: 'AD7' is not an action day of operation {OPERATION_ID} "
+                    "(action days: AD1)")
+    assert (error.code, error.field, error.value) == ("not_found", "action_day_id", "AD7")
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(4), end=d.due(5),
                                      places=(SOFIA,), member_states=("FR",)),
             InvalidInput, f"member_states: FR does not take part in operation {OPERATION_ID}")
@@ -565,10 +568,24 @@ def test_open_twice_and_commands_before_open() -> None:
     assert error.code == "not_found"
 
 
-def test_unstamped_command_is_refused() -> None:
-    d = driven_to("identify")
+def test_unstamped_command_has_no_time_to_decide_at() -> None:
     with pytest.raises(InvalidInput, match="issued_at: the command has no time"):
-        decide(d.state, cmd.AddTarget(actor=COORDINATOR, target=Target(name="X")))
+        stamp_of(cmd.AddTarget(actor=COORDINATOR, target=Target(name="X")))
+
+
+def test_decide_needs_an_aware_time() -> None:
+    d = driven_to("identify")
+    with pytest.raises(ValueError, match="decide needs an aware time"):
+        decide(d.state, cmd.AddTarget(actor=COORDINATOR, target=Target(name="X")), d.now.replace(tzinfo=None),
+               RULES)
+
+
+def test_the_time_decided_at_is_the_time_given_not_the_stamp() -> None:
+    """now is explicit: the events carry it (the workflow passes the time it stamped on the command)."""
+    d = driven_to("identify")
+    later = d.now + timedelta(hours=1)
+    [added] = decide(d.state, d.command(cmd.AddTarget(actor=COORDINATOR, target=Target(name="X"))), later, RULES)
+    assert added.at == later
 
 
 @pytest.mark.parametrize(("point", "command", "allowed", "current"), [
@@ -627,9 +644,9 @@ def test_approval_by_a_coordinator_or_officer() -> None:
 def test_unknown_task() -> None:
     d = driven_to("prepare")
     d.plan("BG")
-    error = refused(d, cmd.ApproveTask(actor=approver("BG"), task_id="TK9"), InvalidInput,
+    error = refused(d, cmd.ApproveTask(actor=approver("BG"), task_id="TK9"), DomainError,
                     f"task_id: 'TK9' is not a task of operation {OPERATION_ID} (tasks: TK1)")
-    assert error.field == "task_id"
+    assert (error.code, error.field, error.value) == ("not_found", "task_id", "TK9")
 
 
 def test_due_date_in_the_past() -> None:
@@ -769,9 +786,9 @@ def test_refusal_leaves_a_copy_equal_and_decide_never_mutates() -> None:
     d = driven_to("ready")
     snapshot = d.state.model_copy(deep=True)
     c = stamped(cmd.StartActionDay(actor=SYSTEM, action_day_id="AD1"), d.day().start)
-    emitted = decide(d.state, c)
+    emitted = decided(d.state, c)
     assert emitted and d.state == snapshot
-    assert decide(d.state, c) == emitted  # deterministic
+    assert decided(d.state, c) == emitted  # deterministic
 
 
 def test_domain_error_as_dict() -> None:

@@ -59,7 +59,7 @@ def test_only_an_involved_state_resolves_a_hit_once_and_with_a_reason() -> None:
     refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT1", resolution=HitResolution.PROCEED),
             DomainError, "resolving a deconfliction hit needs a justification")
     refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT9", resolution=HitResolution.PROCEED,
-                              justification="x"), InvalidInput, "hit_id: 'HIT9' is not a deconfliction hit", "HIT1")
+                              justification="x"), DomainError, "hit_id: 'HIT9' is not a deconfliction hit", "HIT1")
     [resolved] = resolve(d, "RO")
     assert isinstance(resolved, ev.DeconflictionHitResolved) and resolved.resolved_by == "lo-ro (RO)"
     refused(d, cmd.ResolveHit(actor=officer("BG"), hit_id="HIT1", resolution=HitResolution.PROCEED,

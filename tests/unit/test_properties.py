@@ -23,7 +23,6 @@ from domain.audit import (
     record_of,
     verify_chain,
 )
-from domain.decider import decide
 from domain.errors import DomainError
 from domain.model import (
     ActionDayStatus,
@@ -46,6 +45,7 @@ from tests.unit.builders import (
     Driver,
     approver,
     assessment,
+    decided,
     officer,
     spec,
 )
@@ -282,15 +282,14 @@ def runs(draw: st.DrawFn) -> tuple[OperationState, list[ev.Event], list[tuple[An
         command = draw(commands(now, state)).model_copy(update={"issued_at": now.astimezone(zone)})
         before = snapshot(state)
         try:
-            produced = decide(state, command)
+            produced = decided(state, command)
         except DomainError:
             assert state == before, "a refused command changed the state"
             log.append((command, False))
             continue
         assert produced, f"{command.kind} was accepted but emitted nothing"
         assert state == before, "decide mutated the state"
-        for event in produced:
-            state = evolve(state, event)
+        state = fold(produced, state)
         emitted.extend(produced)
         log.append((command, True))
     return state, emitted, log

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM
-from domain.decider import decide
 from domain.errors import InvalidInput
 from domain.model import HandlingCode, Intelligence, Phase, TaskStatus
 from domain.prioritisation import (
@@ -25,8 +24,8 @@ from domain.prioritisation import (
 )
 from domain.reference import EU_MEMBER_STATES, PARTNER_BODIES, country_name, member_state, participant, partner
 from domain.schedule import due_commands, next_deadline
-from domain.state import evolve
-from tests.unit.builders import COORDINATOR, TIMING, approver, assessment, driven_to, officer
+from domain.state import fold
+from tests.unit.builders import COORDINATOR, TIMING, approver, assessment, decided, driven_to, officer
 
 # --- reference ------------------------------------------------------------------------------------
 
@@ -226,9 +225,8 @@ def test_score_is_bounded_and_monotone(grades: dict[str, int], states: int, rais
 def apply_all(d, commands) -> list[ev.Event]:  # type: ignore[no-untyped-def]
     emitted = []
     for command in commands:
-        produced = decide(d.state, command)
-        for event in produced:
-            d.state = evolve(d.state, event)
+        produced = decided(d.state, command)
+        d.state = fold(produced, d.state)
         d.events.extend(produced)
         emitted.extend(produced)
     return emitted

@@ -249,10 +249,10 @@ def test_duplicate_pending_release_request_is_refused() -> None:
 
 def test_release_request_checks_item_state_and_requester() -> None:
     d = shared()
-    error = refused(d, cmd.RequestRelease(actor=COORDINATOR, item_id="IN9", to_state="DE"), InvalidInput,
+    error = refused(d, cmd.RequestRelease(actor=COORDINATOR, item_id="IN9", to_state="DE"), DomainError,
                     f"item_id: 'IN9' is not an intelligence item of operation {OPERATION_ID} "
                     "(items: IN1, IN2, IN3, IN4)")
-    assert error.field == "item_id"
+    assert (error.code, error.field) == ("not_found", "item_id")
     refused(d, cmd.RequestRelease(actor=COORDINATOR, item_id="IN3", to_state="FR"), InvalidInput,
             f"to_state: FR does not take part in operation {OPERATION_ID}")
     refused(d, cmd.RequestRelease(actor=COORDINATOR, item_id="IN3", to_state="Serbia"), InvalidInput,
@@ -522,7 +522,7 @@ def test_schedule_and_cancel_in_execute() -> None:
     refused(d, cmd.ScheduleActionDay(actor=COORDINATOR, start=d.due(3), end=d.due(4), places=(SOFIA,),
                                      action_day_id="AD1"),
             DomainError, "action day AD1 is running; only a scheduled or blocked action day can be re-scheduled")
-    refused(d, cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD9", justification="x"), InvalidInput,
+    refused(d, cmd.CancelActionDay(actor=COORDINATOR, action_day_id="AD9", justification="x"), DomainError,
             "action_day_id: 'AD9' is not an action day of operation")
 
 
