@@ -32,6 +32,7 @@ from settings import Settings, get_settings
 from store.audit_log import AuditLog
 from store.db import make_engine
 from store.notifications import Notifications
+from store.projections import Projector
 from workflows.checkpoint import CHECKPOINT_SCHEDULE_ID, CheckpointWorkflow
 from workflows.operation import OperationWorkflow
 from workflows.sandbox import workflow_runner
@@ -47,7 +48,7 @@ async def connect(settings: Settings) -> Client:
 def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False,
                  checkpoint_key_file: Path | None = None, workflows: Sequence[type] | None = None) -> Worker:
     """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
-    activities = StoreActivities(AuditLog(engine), Notifications(engine))
+    activities = StoreActivities(AuditLog(engine), Notifications(engine), Projector(engine))
     checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
     deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
     return Worker(client, task_queue=task_queue, workflows=list(workflows or (OperationWorkflow, CheckpointWorkflow)),
@@ -73,11 +74,22 @@ async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None
         await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
+async def catch_up_projections(projector: Projector) -> None:
+    """Project what a crash between an append and its projection left behind (beside the running worker)."""
+    try:
+        events = await asyncio.to_thread(projector.catch_up_all)
+    except Exception as error:  # the read models lag; the record and the workflows are unaffected
+        log.error("projections_catch_up_failed", error=str(error), exc_info=True)
+        return
+    log.info("projections_caught_up", events=events)
+
+
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     engine = make_engine(settings.store_url)
     worker = build_worker(client, engine, settings.task_queue, checkpoint_key_file=settings.signing_key_file)
     await ensure_checkpoint_schedule(client, settings)
+    mending = asyncio.create_task(catch_up_projections(Projector(engine)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -86,6 +98,7 @@ async def run_worker(settings: Settings) -> None:
              store=settings.store_url)
     async with worker:
         await stop.wait()
+    await mending
     engine.dispose()
     log.info("worker_stopped")
 

@@ -12,15 +12,17 @@ from activities.heartbeat import in_thread_heartbeating
 from domain.audit import AuditRecord, ChainHead
 from store.audit_log import AuditLog, ChainConflict
 from store.notifications import Notifications
+from store.projections import Projector
 from workflows.messages import AppendRequest, NotificationRequest
 
 log = structlog.get_logger(__name__)
 
 
 class StoreActivities:
-    def __init__(self, audit_log: AuditLog, notifications: Notifications) -> None:
+    def __init__(self, audit_log: AuditLog, notifications: Notifications, projector: Projector | None = None) -> None:
         self._audit_log = audit_log
         self._notifications = notifications
+        self._projector = projector
 
     @activity.defn(name="append_events")
     async def append_events(self, request: AppendRequest) -> ChainHead:
@@ -34,7 +36,18 @@ class StoreActivities:
             bound.error("audit_append_conflict", error=str(conflict))
             raise ApplicationError(str(conflict), type="ChainConflict", non_retryable=True) from None
         bound.info("audit_appended", events=[r.type for r in request.records], seq=head.seq)
+        await self._project(request.stream_id, bound)
         return head
+
+    async def _project(self, stream_id: str, bound: structlog.typing.FilteringBoundLogger) -> None:
+        """Bring the read models up to the append, so the command's reply is readable there. Best effort:
+        the append is the record, and the next catch-up (or the worker's at start) projects what this missed."""
+        if self._projector is None:
+            return
+        try:
+            await in_thread_heartbeating(self._projector.catch_up, stream_id)
+        except Exception as error:
+            bound.warning("projection_behind", error=str(error), exc_info=True)
 
     @activity.defn(name="stored_tail")
     async def stored_tail(self, request: AppendRequest) -> list[AuditRecord]:

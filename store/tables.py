@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -149,4 +150,86 @@ deconfliction_operations = Table(
     Column("operation_id", String(120), primary_key=True),
     Column("point_of_contact", String(200), nullable=False),
     Column("handling_code", String(4), nullable=False),
+)
+
+
+# --- read models (store/projections.py writes them from the audit log; store/read_models.py reads) -------
+# Every row below is a function of one stream's events up to projection_streams.seq, so they can be
+# emptied and rebuilt from the log at any time (Projector.rebuild).
+
+projection_streams = Table(
+    "projection_streams", metadata,
+    Column("stream_id", String(120), primary_key=True),
+    Column("seq", Integer, nullable=False),  # the last sequence number of the stream projected
+    Column("state", JSON, nullable=False),  # the OperationState folded up to seq: catching up evolves only new events
+    Column("hits_raised_at", JSON, nullable=False),  # hit id -> when it was raised (the state keeps no time)
+)
+
+operation_summaries = Table(
+    "operation_summaries", metadata,
+    Column("operation_id", String(120), primary_key=True),
+    Column("code_name", String(80), nullable=False),
+    Column("phase", String(16), nullable=False, index=True),
+    Column("lead_state", String(8), nullable=False),
+    Column("member_states", JSON, nullable=False),  # participating member states
+    Column("partners", JSON, nullable=False),
+    Column("priority", Float, nullable=True, index=True),
+    Column("parked", Boolean, nullable=False),
+    Column("blocked", Boolean, nullable=False),
+    Column("blocked_reasons", JSON, nullable=False),
+    Column("open_hits", Integer, nullable=False),
+    Column("pending_tasks", Integer, nullable=False),
+    Column("escalated_tasks", Integer, nullable=False),
+    Column("earliest_due", DateTime(timezone=True), nullable=True),  # of the pending tasks
+    Column("opened_at", DateTime(timezone=True), nullable=True),
+    Column("last_event_at", DateTime(timezone=True), nullable=True),
+    Column("handling_code", String(4), nullable=False),
+    Column("version", Integer, nullable=False),  # events folded: the stream's seq the row shows
+)
+
+# Lead, participating member states and invited partners: "operations X takes part in" is one lookup.
+operation_participants = Table(
+    "operation_participants", metadata,
+    Column("operation_id", String(120), primary_key=True),
+    Column("member_state", String(8), primary_key=True, index=True),
+    Column("role", String(8), nullable=False),  # lead, member or partner
+)
+
+# Tasks awaiting approval in live operations: the approvers' inbox.
+pending_tasks = Table(
+    "pending_tasks", metadata,
+    Column("operation_id", String(120), primary_key=True),
+    Column("task_id", String(64), primary_key=True),
+    Column("code_name", String(80), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("member_state", String(8), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("due", DateTime(timezone=True), nullable=False, index=True),
+    Column("four_eyes", Boolean, nullable=False),
+    Column("approvals", JSON, nullable=False),  # ids of the approvers who signed so far
+    Column("approvals_needed", Integer, nullable=False),
+    Column("reminded", Boolean, nullable=False),
+    Column("escalated", Boolean, nullable=False),
+    Column("item_id", String(120), nullable=True),  # a release request: the item and to whom
+    Column("release_to", String(8), nullable=True),
+    Index("ix_pending_tasks_member_state_due", "member_state", "due"),
+)
+
+# Unresolved deconfliction hits of live operations, one row per state of ours the hit involves.
+open_hits = Table(
+    "open_hits", metadata,
+    Column("operation_id", String(120), primary_key=True),
+    Column("hit_id", String(64), primary_key=True),
+    Column("member_state", String(8), primary_key=True, index=True),
+    Column("code_name", String(80), nullable=False),
+    Column("our_states", JSON, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("matched", Text, nullable=False),
+    Column("own_ref", String(120), nullable=False),
+    Column("own_ref_handling_code", String(4), nullable=False),  # so a reader can redact without the state
+    Column("other_state", String(8), nullable=False),
+    Column("other_contact", String(200), nullable=False),
+    Column("other_handling_code", String(4), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=True),
 )
