@@ -1,4 +1,8 @@
-"""The one settings object: environment variables (prefix LIAISON_) with defaults that work out of the box."""
+"""The one settings object: environment variables (prefix LIAISON_) with defaults that work out of the box.
+
+A leaf: values only. bootstrap.py builds the engine, the Temporal client, the index and the services
+from them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine
 
 from domain.prioritisation import ScoringPolicy
-from domain.timing import Timing
-from store.index import DeconflictionIndex
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     actor: str = ""
     purpose: str = ""
+    # How long `operation open` waits for the workflow to record the opening before it reports it as
+    # pending (it still opens; `operation show` finds it).
+    open_patience: timedelta = timedelta(seconds=15)
     # How long a command is sent again (same idempotency key) through Temporal or store outages before
     # the caller is told its outcome is not known yet.
     command_retry_for: timedelta = timedelta(seconds=60)
@@ -60,18 +64,6 @@ class Settings(BaseSettings):
     @property
     def temporal_db_file(self) -> Path:
         return self.data_dir / "temporal.db"
-
-    def deconfliction_index(self, engine: Engine) -> DeconflictionIndex:
-        key = self.deconfliction_privacy_key
-        return DeconflictionIndex(engine, privacy_key=key.get_secret_value().encode() if key else None,
-                                  radius_km=self.deconfliction_radius_km)
-
-    def timing(self) -> Timing:
-        return Timing(
-            reminder_before_due=self.reminder_before_due,
-            escalate_after_due=self.escalate_after_due,
-            results_grace_after_action_day=self.results_grace_after_action_day,
-        )
 
 
 @lru_cache(maxsize=1)

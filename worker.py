@@ -1,4 +1,4 @@
-"""The composition root: settings, logging, store, Temporal client and the worker."""
+"""The worker: the operation and checkpoint workflows and every activity, built from bootstrap's parts."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.audit import StoreActivities
 from activities.checkpoint import CheckpointActivities
 from activities.deconfliction import DeconflictionActivities
+from activities.policy import PolicyActivities
+from bootstrap import connect, deconfliction_index, server_policy
 from logging_setup import configure_logging
 from settings import Settings, get_settings
 from store.audit_log import AuditLog
@@ -40,20 +41,19 @@ from workflows.sandbox import workflow_runner
 log = structlog.get_logger(__name__)
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
-
-
 def build_worker(client: Client, engine: Engine, task_queue: str, *, strict_sandbox: bool = False,
-                 checkpoint_key_file: Path | None = None, workflows: Sequence[type] | None = None) -> Worker:
-    """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI)."""
+                 checkpoint_key_file: Path | None = None, workflows: Sequence[type] | None = None,
+                 settings: Settings | None = None) -> Worker:
+    """strict_sandbox makes an import that slips past the sandbox unintentionally an error (tests, CI).
+    The worker's settings are the server's policy for every operation it opens."""
+    settings = settings or get_settings()
     activities = StoreActivities(AuditLog(engine), Notifications(engine), Projector(engine))
-    checkpoints = CheckpointActivities(engine, checkpoint_key_file or get_settings().signing_key_file)
-    deconfliction = DeconflictionActivities(engine, get_settings().deconfliction_index(engine))
+    checkpoints = CheckpointActivities(engine, checkpoint_key_file or settings.signing_key_file)
+    deconfliction = DeconflictionActivities(engine, deconfliction_index(settings, engine))
+    policy = PolicyActivities(server_policy(settings))
     return Worker(client, task_queue=task_queue, workflows=list(workflows or (OperationWorkflow, CheckpointWorkflow)),
                   activities=[activities.append_events, activities.stored_tail, activities.notify,
-                              checkpoints.take_checkpoint,
+                              checkpoints.take_checkpoint, policy.server_policy,
                               deconfliction.deconflict, deconfliction.release_entries],
                   workflow_runner=workflow_runner(strict=strict_sandbox),
                   sticky_queue_schedule_to_start_timeout=get_settings().sticky_queue_timeout,
@@ -87,7 +87,8 @@ async def catch_up_projections(projector: Projector) -> None:
 async def run_worker(settings: Settings) -> None:
     client = await connect(settings)
     engine = make_engine(settings.store_url)
-    worker = build_worker(client, engine, settings.task_queue, checkpoint_key_file=settings.signing_key_file)
+    worker = build_worker(client, engine, settings.task_queue, checkpoint_key_file=settings.signing_key_file,
+                          settings=settings)
     await ensure_checkpoint_schedule(client, settings)
     mending = asyncio.create_task(catch_up_projections(Projector(engine)))
     stop = asyncio.Event()

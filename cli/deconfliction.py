@@ -9,12 +9,12 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.table import Table
 
-from cli.support import call, console, ctx_of, errors, fail, format_validation, handle_errors, load_document, run
-from domain import commands as cmd
-from domain.actors import Role
+from cli import render
+from cli.support import console, ctx_of, errors, fail, handle_errors, load_document, run
+from domain.errors import ErrorKind
 from domain.model import HitResolution, Intelligence, Target
-from domain.reference import participant
-from gateway.deconfliction import Precheck, precheck
+from gateway.deconfliction import Precheck
+from services.errors import exit_code_of, invalid_input
 
 deconfliction_app = typer.Typer(help="Deconfliction: pre-check targets, resolve hits.", no_args_is_help=True)
 
@@ -37,7 +37,7 @@ def _targets(path: Path) -> list[Target]:
         return _TARGETS.validate_python(data) + [_as_target(item) for item in _ITEMS.validate_python(items)
                                                  if item.identifiers]
     except ValidationError as error:
-        fail(format_validation(error, str(path)))
+        raise invalid_input(error, str(path)) from None
 
 
 def _as_target(item: Intelligence) -> Target:
@@ -51,8 +51,8 @@ def _report(result: Precheck) -> Table:
     for column in ("#", "target", "matched", "other state", "point of contact", "handling"):
         table.add_column(column, overflow="fold")
     for hit in result.hits:
-        table.add_row(str(hit.target), hit.name, f"{hit.kind}: {hit.matched}", hit.other_state, hit.other_contact,
-                      hit.other_handling_code.value)
+        table.add_row(*render.texts(hit.target, hit.name, f"{hit.kind}: {hit.matched}", hit.other_state,
+                                    hit.other_contact, hit.other_handling_code.value))
     return table
 
 
@@ -62,22 +62,16 @@ def check(ctx: typer.Context, targets_file: Annotated[Path, typer.Argument(help=
           state: Annotated[str | None, typer.Option(
               "--state", help="Contributing state of targets that name none (default: yours).")] = None) -> None:
     """Check a batch of targets against every live operation's entries, storing nothing."""
-    c = ctx_of(ctx)
-    actor = c.consult("deconfliction check", None, Role.COORDINATOR, Role.LIAISON_OFFICER)
-    default_state = participant(state) if state else actor.member_state
-    targets = _targets(targets_file)
-    if default_state is None and any(not t.contributed_by for t in targets):
-        fail("which state contributes these targets? pass --state XX or set contributed_by on each target")
-    result = precheck(c.engine, c.settings.deconfliction_index(c.engine), targets, default_state or "")
+    result = run(ctx_of(ctx).client.check_targets(_targets(targets_file), state))
     console.print(_report(result))
     if result.hits:
         console.print("Call the point of contact before acting; execution of an operation with these targets "
                       "stays blocked until the hit is resolved.")
     for refusal in result.refused:
-        errors.print(f"[bold red]refused:[/] target {refusal.target} ({refusal.name}): {refusal.reason}",
-                     highlight=False)
+        errors.print(f"[bold red]refused:[/] target {refusal.target} ({render.text(refusal.name)}): "
+                     f"{render.text(refusal.reason)}", highlight=False)
     if result.refused:
-        raise typer.Exit(1)
+        raise typer.Exit(exit_code_of(ErrorKind.INVALID_INPUT))
 
 
 @deconfliction_app.command("resolve")
@@ -89,9 +83,7 @@ def resolve(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help
             ) -> None:
     """Liaison officers of a state involved: resolve a hit, for both operations."""
     c = ctx_of(ctx)
-    command = cmd.ResolveHit(actor=c.actor(Role.LIAISON_OFFICER), hit_id=hit_id, resolution=resolution,
-                             justification=justification)
-    result = run(call(c, lambda gateway: gateway.send(operation_id, command, key=c.key)))
-    console.print(f"[green]ok[/] {operation_id}: hit {hit_id} {resolution.value} "
-                  f"(phase {result.phase.value.upper()}, audit #{result.head.seq}); the other operation is told",
+    outcome = run(c.client.resolve_hit(operation_id, hit_id, resolution, justification, key=c.key))
+    console.print(f"[green]ok[/] {render.text(operation_id)}: hit {render.text(hit_id)} {resolution.value} "
+                  f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq}); the other operation is told",
                   highlight=False)

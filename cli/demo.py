@@ -1,4 +1,7 @@
-"""`liaison demo`: one realistic operation through its whole lifecycle, against the running system."""
+"""`liaison demo`: one realistic operation through its whole lifecycle, against the running system.
+
+A server-side script that acts for nine principals at once, so it drives the gateway directly; its
+short reminders and results deadline are the demo's own (scoring is the server's)."""
 
 from __future__ import annotations
 
@@ -82,7 +85,7 @@ async def _collide_and_resolve(ctx: Context, gateway: OperationsGateway, a: dict
                      "identifiers": [{"kind": "phone", "value": "+359 888 123 456"}]}]})
     console.print(f"[bold]Opening {other_id}[/] (DE leads): the same phone and person as KORAB's TG1")
     await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=other_id, spec=other,
-                                         scoring=ctx.settings.scoring, timing=DEMO_TIMING))
+                                         timing=DEMO_TIMING))
     state = await _until(gateway, operation_id, "KORAB is told of the collision", 
                    lambda s: any(h.other_state == "DE" for h in s.open_hits()))
     console.print(render.hits_table(state))
@@ -95,7 +98,7 @@ async def _collide_and_resolve(ctx: Context, gateway: OperationsGateway, a: dict
 
 
 async def run_demo(ctx: Context) -> None:
-    gateway = await ctx.gateway()
+    gateway = await ctx.system.temporal.gateway()
     a = _actors(ctx)
     now = datetime.now(UTC)
     operation_id = f"demo-korab-{now:%Y%m%d-%H%M%S}"
@@ -108,7 +111,7 @@ async def run_demo(ctx: Context) -> None:
 
     console.print(f"[bold]Opening {operation_id}[/] (BG leads, with EL and DE; partner RS)")
     await gateway.open(cmd.OpenOperation(actor=a["coord-1"], operation_id=operation_id, spec=spec,
-                                         scoring=ctx.settings.scoring, timing=DEMO_TIMING,
+                                         timing=DEMO_TIMING,
                                          justification="Joint referral by BG and EL liaison desks"))
     await send("EL contributes intelligence (H1, B2)", cmd.AddIntelligence(actor=a["lo-el"], item=Intelligence(
         summary="Safe house in Thessaloniki used as staging point", handling_code=HandlingCode.H1,

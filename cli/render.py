@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from domain.model import Intelligence, Results, Task
 from domain.state import OperationState
 from gateway.audit import TimelineEntry
-from gateway.operations import OperationRow
+from store.read_models import OperationSummary, PendingTaskView
+
+
+def text(value: object) -> str:
+    """User text for a markup string: shown as typed, never read as Rich markup."""
+    return escape(str(value))
+
+
+def texts(*values: object) -> list[Text]:
+    """Table cells of user text: shown as typed."""
+    return [Text(str(value)) for value in values]
 
 
 def _when(moment: object) -> str:
@@ -21,20 +35,21 @@ def tasks_table(tasks: list[Task], title: str = "Tasks") -> Table:
     for column in ("task", "state", "kind", "description", "due (UTC)", "4-eyes", "status", "approvals"):
         table.add_column(column)
     for t in tasks:
-        table.add_row(t.task_id, t.member_state, t.kind.value, t.description, _when(t.due),
-                      "yes" if t.four_eyes else "", t.status.value
-                      + (f" ({t.rejection_reason})" if t.rejection_reason else ""),
-                      ", ".join(t.approvals))
+        table.add_row(*texts(t.task_id, t.member_state, t.kind.value, t.description, _when(t.due),
+                             "yes" if t.four_eyes else "", t.status.value
+                             + (f" ({t.rejection_reason})" if t.rejection_reason else ""),
+                             ", ".join(t.approvals)))
     return table
 
 
-def inbox_table(inbox: list[tuple[str, Task]], title: str) -> Table:
+def inbox_table(inbox: list[PendingTaskView], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("operation", "task", "state", "kind", "description", "due (UTC)", "4-eyes", "approvals"):
         table.add_column(column)
-    for operation_id, t in inbox:
-        table.add_row(operation_id, t.task_id, t.member_state, t.kind.value, t.description, _when(t.due),
-                      "yes" if t.four_eyes else "", f"{len(t.approvals)}/{t.approvals_needed}")
+    for t in inbox:
+        due = _when(t.due) + (" (escalated)" if t.escalated else " (reminded)" if t.reminded else "")
+        table.add_row(*texts(t.operation_id, t.task_id, t.member_state, t.kind, t.description, due,
+                             "yes" if t.four_eyes else "", f"{len(t.approvals)}/{t.approvals_needed}"))
     if not inbox:
         table.caption = "nothing awaits approval"
     return table
@@ -66,8 +81,9 @@ def action_days_table(state: OperationState) -> Table:
     for d in state.days():
         status = d.status.value + (f" ({d.cancelled_reason})" if d.cancelled_reason else "")
         status += f", no results from {', '.join(d.missing_states)}" if d.missing_states else ""
-        table.add_row(d.action_day_id, _when(d.start), _when(d.end),
-                      "; ".join(f"{p.name} ({p.country})" for p in d.places), ", ".join(d.member_states), status)
+        table.add_row(*texts(d.action_day_id, _when(d.start), _when(d.end),
+                             "; ".join(f"{p.name} ({p.country})" for p in d.places), ", ".join(d.member_states),
+                             status))
     return table
 
 
@@ -79,8 +95,8 @@ def intelligence_table(items: list[Intelligence], title: str = "Intelligence") -
     for i in items:
         handling = i.handling_code.value + (f" ({i.handling_restriction})" if i.handling_restriction else "")
         named = ", ".join(f"{n.kind.value} {n.value}" + (f" ({n.country})" if n.country else "") for n in i.identifiers)
-        table.add_row(i.item_id, i.contributed_by, handling, i.evaluation, ", ".join(i.linked_targets), named,
-                      ", ".join(i.released_to), i.summary)
+        table.add_row(*texts(i.item_id, i.contributed_by, handling, i.evaluation, ", ".join(i.linked_targets), named,
+                             ", ".join(i.released_to), i.summary))
     return table
 
 
@@ -89,15 +105,16 @@ def hits_table(state: OperationState) -> Table:
     for column in ("hit", "ours", "matched", "other state", "point of contact", "handling", "resolution"):
         table.add_column(column, overflow="fold")
     for h in state.hits.values():
-        resolution = f"{h.resolution.value} by {h.resolved_by}" if h.resolution else "[red]open: blocks execution[/]"
-        table.add_row(h.hit_id, h.own_ref, f"{h.kind}: {h.matched}", h.other_state, h.other_contact,
-                      h.other_handling_code.value, resolution)
+        resolution = (Text(f"{h.resolution.value} by {h.resolved_by}") if h.resolution
+                      else Text("open: blocks execution", style="red"))
+        table.add_row(*texts(h.hit_id, h.own_ref, f"{h.kind}: {h.matched}", h.other_state, h.other_contact,
+                             h.other_handling_code.value), resolution)
     return table
 
 
 def operation_panel(state: OperationState) -> Group:
     lines = [
-        f"[bold]{state.code_name}[/] ({state.operation_id})  "
+        f"[bold]{text(state.code_name)}[/] ({text(state.operation_id)})  "
         f"phase [bold]{state.phase.value.upper() if state.phase else '-'}[/]"
         + ("  [yellow]PARKED[/]" if state.parked else ""),
         f"lead {state.lead_state}; states {', '.join(state.participating_states)}"
@@ -112,9 +129,9 @@ def operation_panel(state: OperationState) -> Group:
                      + (f"; decided {state.priority}" + (" (override)" if state.priority_overridden else "")
                         if state.priority is not None else ""))
     if state.execution_blocked_reasons:
-        lines.append("[red]execution blocked:[/] " + "; ".join(state.execution_blocked_reasons))
+        lines.append("[red]execution blocked:[/] " + text("; ".join(state.execution_blocked_reasons)))
     if state.cancelled_reason:
-        lines.append(f"[red]cancelled:[/] {state.cancelled_reason}")
+        lines.append(f"[red]cancelled:[/] {text(state.cancelled_reason)}")
     if state.missing_states:
         lines.append(f"[yellow]no results from:[/] {', '.join(state.missing_states)}")
     parts: list[object] = [Panel("\n".join(lines), title="Operation", title_align="left")]
@@ -144,16 +161,21 @@ def timeline_table(entries: list[TimelineEntry], title: str = "Timeline") -> Tab
     for column in ("#", "when (UTC)", "event", "who", "role", "state", "justification", "details"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        table.add_row(str(e.seq), _when(e.at), e.type, e.actor, e.role, e.member_state or "",
-                      e.justification, e.summary)
+        table.add_row(*texts(e.seq, _when(e.at), e.type, e.actor, e.role, e.member_state or "",
+                             e.justification, e.summary))
     return table
 
 
-def operations_table(rows: list[OperationRow]) -> Table:
+def operations_table(rows: list[OperationSummary], now: datetime) -> Table:
     table = Table(title="Operations", title_justify="left")
-    for column in ("operation", "code name", "phase", "lead", "states", "priority", "parked", "workflow"):
-        table.add_column(column)
+    for column in ("operation", "code name", "phase", "lead", "states", "partners", "priority", "parked",
+                   "blocked", "open hits", "pending tasks"):
+        table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r.operation_id, r.code_name, r.phase, r.lead_state, ",".join(r.member_states),
-                      "" if r.priority is None else f"{r.priority:g}", "yes" if r.parked else "", r.status)
+        pending = str(r.pending_tasks) + (" (overdue)" if r.overdue(now) else "") if r.pending_tasks else ""
+        table.add_row(*texts(r.operation_id, r.code_name, r.phase.value, r.lead_state, ",".join(r.member_states),
+                             ",".join(r.partners), "" if r.priority is None else f"{r.priority:g}",
+                             "yes" if r.parked else "", "yes" if r.blocked else "", r.open_hits or "", pending))
+    if not rows:
+        table.caption = "no operation you may read matches"
     return table

@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: the acting principal, error reporting, time parsing, spec files."""
+"""Shared CLI plumbing: the client for the acting principal, error reporting, time parsing, spec files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import functools
 import json
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -20,18 +21,15 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import DBAPIError
-from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from domain.actors import Actor, Role
-from domain.errors import DomainError
-from gateway.operations import OperationsGateway, new_idempotency_key
+from bootstrap import System, bootstrap
+from domain.errors import ErrorKind, IntegrityFailure, LiaisonError, Unavailable
+from gateway.operations import new_idempotency_key
+from services.client import LiaisonClient
+from services.errors import PRESENTATION, exit_code_of, invalid_input
 from settings import Settings, get_settings
-from store.audit_log import AuditLog
 from store.checkpoints import CheckpointConflict
-from store.consultations import Consultations
-from store.db import make_engine
-from store.principals import Principals
 
 log = structlog.get_logger(__name__)
 console = Console()
@@ -41,26 +39,20 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
-class CliError(Exception):
-    """A user-facing failure: printed without a stack trace, exit code 1."""
+class CliError(LiaisonError):
+    """Bad input the CLI itself finds (a file, an option): a refusal, like the services' own."""
+
+    def __init__(self, message: str, code: str = "invalid_input") -> None:
+        super().__init__(code, message)
 
 
-def fail(message: str) -> NoReturn:
-    raise CliError(message)
-
-
-def format_validation(error: ValidationError, source: str) -> str:
-    lines = [f"{source} is not valid:"]
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        got = problem.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        lines.append(f"  {where}: {problem['msg']}{shown}")
-    return "\n".join(lines)
+def fail(message: str, code: str = "invalid_input") -> NoReturn:
+    raise CliError(message, code)
 
 
 def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
-    """Turn refusals and bad input into a one-line message on stderr and exit code 1."""
+    """Every failure as one line on stderr, labelled and with the exit code of its kind (services/errors.py);
+    a bug gets a traceback in a file the user can quote, never on screen."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -68,31 +60,39 @@ def handle_errors(fn: Callable[P, T]) -> Callable[P, T]:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except DomainError as error:  # only a refusal says "refused": an unknown outcome or a conflict is not one
-            label = {"unavailable": "unavailable", "integrity": "error"}.get(error.code, "refused")
-            errors.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False)
-        except ValidationError as error:
-            errors.print(f"[bold red]invalid input:[/] {format_validation(error, 'the input')}",
-                         highlight=False)
-        except CliError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False)
-        except (ConnectionError, RuntimeError) as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False)
-        except DBAPIError as error:
-            errors.print(f"[bold red]error:[/] {_store_problem(error)}", highlight=False)
-        except RPCError as error:
-            errors.print(f"[bold red]error:[/] Temporal refused the request: {error.message}", highlight=False)
-        except CheckpointConflict as error:
-            errors.print(f"[bold red]finding:[/] the audit log no longer matches a checkpoint already signed: "
-                         f"{error}", highlight=False)
-        except Exception as error:  # a bug, not the user's input: one line here, the traceback in a file
-            where = _save_traceback(fn.__name__)
-            errors.print(f"[bold red]internal error:[/] {type(error).__name__}: {error} "
-                         f"(the traceback is in {where}; please report it)", highlight=False)
-            raise typer.Exit(2) from None
-        raise typer.Exit(1)
+        except Exception as error:  # every failure is shown by its kind below
+            problem = _as_liaison_error(error)
+            if problem is None:
+                error_id = uuid.uuid4().hex[:12]
+                where = _save_traceback(fn.__name__, error_id)
+                errors.print(f"[bold red]internal error:[/] {escape(type(error).__name__)}: {escape(str(error))} "
+                             f"(error id {error_id}; the traceback is in {escape(where)}; please report it)",
+                             highlight=False)
+                raise typer.Exit(exit_code_of(ErrorKind.INTERNAL)) from None
+            shown = PRESENTATION[problem.kind]
+            errors.print(f"[bold red]{shown.label}:[/] {escape(problem.message)}", highlight=False)
+            raise typer.Exit(shown.exit_code) from None
 
     return wrapper
+
+
+def _as_liaison_error(error: Exception) -> LiaisonError | None:
+    """The failure in the taxonomy; None for a bug."""
+    if isinstance(error, LiaisonError):
+        return error
+    if isinstance(error, ValidationError):
+        return invalid_input(error, "the input")
+    if isinstance(error, DBAPIError):
+        return Unavailable(_store_problem(error))
+    if isinstance(error, RPCError):
+        if error.status is RPCStatusCode.INVALID_ARGUMENT:  # e.g. a malformed visibility query
+            return LiaisonError("invalid_input", f"Temporal refused the request: {error.message}")
+        return Unavailable(f"Temporal refused the request: {error.message}")
+    if isinstance(error, ConnectionError):
+        return Unavailable(f"a connection failed: {error}")
+    if isinstance(error, CheckpointConflict):
+        return IntegrityFailure(f"the audit log no longer matches a checkpoint already signed: {error}")
+    return None
 
 
 def _store_problem(error: DBAPIError) -> str:
@@ -102,15 +102,16 @@ def _store_problem(error: DBAPIError) -> str:
             "(is the database running, and migrated? `make run` migrates it, or `alembic upgrade head`)")
 
 
-def _save_traceback(command: str) -> str:
+def _save_traceback(command: str, error_id: str) -> str:
     """Append the current exception's traceback to the CLI error log; return where it went."""
     path = get_settings().data_dir / "logs" / "cli-errors.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
-            out.write(f"--- {datetime.now(UTC).isoformat()} liaison {command}\n{traceback.format_exc()}\n")
+            out.write(f"--- {datetime.now(UTC).isoformat()} liaison {command} error id {error_id}\n"
+                      f"{traceback.format_exc()}\n")
     except OSError:
-        log.error("cli_command_failed", command=command, exc_info=True)
+        log.error("cli_command_failed", command=command, error_id=error_id, exc_info=True)
         return "the log above"
     return str(path.resolve())
 
@@ -168,7 +169,7 @@ def load_model(path: Path, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        fail(format_validation(error, str(path)))
+        raise invalid_input(error, str(path)) from None
 
 
 class Context:
@@ -178,67 +179,31 @@ class Context:
         self.settings: Settings = get_settings()
         self._actor_id = actor_id or self.settings.actor
         self._purpose = purpose or self.settings.purpose
-        self._engine: Engine | None = None
+        self._system: System | None = None
+        self._client: LiaisonClient | None = None
         # One idempotency key per invocation: sending a command again with it learns its outcome.
         self.key = key or new_idempotency_key()
 
     @property
+    def system(self) -> System:
+        if self._system is None:
+            self._system = bootstrap(self.settings)
+        return self._system
+
+    @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.store_url)
-        return self._engine
+        return self.system.engine
 
-    def actor(self, *roles: Role) -> Actor:
-        if not self._actor_id:
-            fail("who is acting? pass --as PRINCIPAL_ID or set LIAISON_ACTOR")
-        principal = Principals(self.engine).get(self._actor_id)
-        if principal is None:
-            fail(f"principal {self._actor_id!r} is not registered; add it with `liaison principal add`")
-        actor = Actor(id=principal.id, role=Role(principal.role), member_state=principal.member_state)
-        structlog.contextvars.bind_contextvars(actor=actor.id, actor_role=actor.role.value)
-        if roles and actor.role not in roles:
-            fail(f"{actor.describe()} cannot use this command; it is for a "
-                 + " or ".join(r.value for r in roles))
-        return actor
-
-    def consult(self, action: str, operation_id: str | None = None, *roles: Role) -> Actor:
-        """The reading principal, after logging the read with its purpose (LED art. 25)."""
-        return self.consult_each(action, [operation_id], *roles)
-
-    def consult_each(self, action: str, operation_ids: Sequence[str | None], *roles: Role) -> Actor:
-        """The reading principal, after logging a read of each operation (none: only check who and why)."""
-        actor = self.actor(*roles)
-        if not self._purpose.strip():
-            fail("reading operation data needs a purpose, which is logged: pass --purpose \"...\" "
-                 "(before the command) or set LIAISON_PURPOSE")
-        for operation_id in operation_ids:
-            Consultations(self.engine).record(actor, action, self._purpose.strip(), operation_id)
-        return actor
-
-    async def gateway(self) -> OperationsGateway:
-        try:
-            client = await Client.connect(self.settings.temporal_address,
-                                          namespace=self.settings.temporal_namespace,
-                                          data_converter=_converter())
-        except RuntimeError as error:
-            raise CliError(f"cannot reach Temporal at {self.settings.temporal_address} "
-                           f"(is `make run` running?): {error}") from None
-        return OperationsGateway(client, self.settings.task_queue, AuditLog(self.engine),
-                                 retry_for=self.settings.command_retry_for,
-                                 task_timeout=self.settings.workflow_task_timeout)
-
-
-def _converter() -> Any:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    return pydantic_data_converter
+    @property
+    def client(self) -> LiaisonClient:
+        """The services, for the principal the CLI authenticated (--as), reading with --purpose."""
+        if self._client is None:
+            self._client = LiaisonClient(self.system, self._actor_id, self._purpose)
+            structlog.contextvars.bind_contextvars(actor=self._actor_id)
+        return self._client
 
 
 def ctx_of(typer_ctx: typer.Context) -> Context:
     obj = typer_ctx.find_root().obj
     assert isinstance(obj, Context)
     return obj
-
-
-async def call(ctx: Context, action: Callable[[OperationsGateway], Awaitable[T]]) -> T:
-    return await action(await ctx.gateway())

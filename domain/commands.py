@@ -1,8 +1,13 @@
-"""Commands: what an actor asks of an operation. The workflow stamps issued_at with its own clock."""
+"""Commands: what an actor asks of an operation. The workflow stamps issued_at with its own clock.
+
+Each command a person issues is a request (what the caller asks: the fields it fills in) plus the
+actor, which only the service adds, from the caller's authentication; a request carries neither who
+asks nor the server's policy (scoring, timing), which the workflow takes from the worker.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -21,46 +26,65 @@ from domain.prioritisation import Assessment, ScoringPolicy
 from domain.timing import Timing
 
 
-class CommandBase(BaseModel):
+class Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    actor: Actor
     justification: str = ""
+
+
+class CommandBase(Request):
+    actor: Actor
     issued_at: AwareDatetime | None = None
 
 
-class OpenOperation(CommandBase):
-    kind: Literal["open_operation"] = "open_operation"
+class OpenOperationRequest(Request):
     operation_id: str = Field(min_length=1, max_length=120)
     spec: OperationSpec
-    scoring: ScoringPolicy = ScoringPolicy()
-    timing: Timing = Timing()
 
 
-class AddTarget(CommandBase):
-    kind: Literal["add_target"] = "add_target"
+class OpenOperation(CommandBase, OpenOperationRequest):
+    kind: Literal["open_operation"] = "open_operation"
+    # The server's policy. None (what every service sends) means the worker's settings, which the
+    # workflow takes when it opens; either way operation_opened records it, as replay needs.
+    scoring: ScoringPolicy | None = None
+    timing: Timing | None = None
+
+
+class AddTargetRequest(Request):
     target: Target
 
 
-class AddIntelligence(CommandBase):
-    kind: Literal["add_intelligence"] = "add_intelligence"
+class AddTarget(CommandBase, AddTargetRequest):
+    kind: Literal["add_target"] = "add_target"
+
+
+class AddIntelligenceRequest(Request):
     item: Intelligence
 
 
-class SubmitForPrioritisation(CommandBase):
-    kind: Literal["submit_for_prioritisation"] = "submit_for_prioritisation"
+class AddIntelligence(CommandBase, AddIntelligenceRequest):
+    kind: Literal["add_intelligence"] = "add_intelligence"
+
+
+class SubmitForPrioritisationRequest(Request):
     assessment: Assessment
 
 
-class DecidePriority(CommandBase):
+class SubmitForPrioritisation(CommandBase, SubmitForPrioritisationRequest):
+    kind: Literal["submit_for_prioritisation"] = "submit_for_prioritisation"
+
+
+class DecidePriorityRequest(Request):
     """Confirm the computed score (override_score None) or override it; an override needs a justification."""
 
-    kind: Literal["decide_priority"] = "decide_priority"
     override_score: float | None = Field(default=None, ge=0, le=100)
 
 
-class PlanTask(CommandBase):
-    kind: Literal["plan_task"] = "plan_task"
+class DecidePriority(CommandBase, DecidePriorityRequest):
+    kind: Literal["decide_priority"] = "decide_priority"
+
+
+class PlanTaskRequest(Request):
     member_state: str
     task_kind: TaskKind
     description: str = Field(min_length=1)
@@ -68,33 +92,48 @@ class PlanTask(CommandBase):
     four_eyes: bool = False
 
 
-class ApproveTask(CommandBase):
+class PlanTask(CommandBase, PlanTaskRequest):
+    kind: Literal["plan_task"] = "plan_task"
+
+
+class ApproveTaskRequest(Request):
+    task_id: str
+
+
+class ApproveTask(CommandBase, ApproveTaskRequest):
     kind: Literal["approve_task"] = "approve_task"
+
+
+class RejectTaskRequest(Request):
     task_id: str
 
 
-class RejectTask(CommandBase):
+class RejectTask(CommandBase, RejectTaskRequest):
     kind: Literal["reject_task"] = "reject_task"
-    task_id: str
 
 
-class ReplanTask(CommandBase):
-    kind: Literal["replan_task"] = "replan_task"
+class ReplanTaskRequest(Request):
     task_id: str
     description: str | None = None
     due: AwareDatetime | None = None
     four_eyes: bool | None = None
 
 
-class DropTask(CommandBase):
-    kind: Literal["drop_task"] = "drop_task"
+class ReplanTask(CommandBase, ReplanTaskRequest):
+    kind: Literal["replan_task"] = "replan_task"
+
+
+class DropTaskRequest(Request):
     task_id: str
 
 
-class ScheduleActionDay(CommandBase):
+class DropTask(CommandBase, DropTaskRequest):
+    kind: Literal["drop_task"] = "drop_task"
+
+
+class ScheduleActionDayRequest(Request):
     """Add an action day, or re-schedule one (action_day_id given); member_states default to all states."""
 
-    kind: Literal["schedule_action_day"] = "schedule_action_day"
     start: AwareDatetime
     end: AwareDatetime
     places: tuple[Place, ...] = Field(min_length=1)
@@ -102,43 +141,68 @@ class ScheduleActionDay(CommandBase):
     action_day_id: str | None = None
 
 
-class CancelActionDay(CommandBase):
-    kind: Literal["cancel_action_day"] = "cancel_action_day"
+class ScheduleActionDay(CommandBase, ScheduleActionDayRequest):
+    kind: Literal["schedule_action_day"] = "schedule_action_day"
+
+
+class CancelActionDayRequest(Request):
     action_day_id: str
 
 
-class ReportResults(CommandBase):
-    """One state's results of one action day (action_day_id may be left out while only one is running)."""
+class CancelActionDay(CommandBase, CancelActionDayRequest):
+    kind: Literal["cancel_action_day"] = "cancel_action_day"
 
-    kind: Literal["report_results"] = "report_results"
-    member_state: str
+
+class ReportResultsRequest(Request):
+    """One state's results of one action day (action_day_id may be left out while only one is running;
+    member_state defaults to the reporting officer's own)."""
+
+    member_state: str | None = None
     results: Results
     action_day_id: str | None = None
 
 
-class RequestRelease(CommandBase):
+class ReportResults(CommandBase, ReportResultsRequest):
+    kind: Literal["report_results"] = "report_results"
+    member_state: str
+
+
+class RequestReleaseRequest(Request):
     """Ask an item's provider for permission to pass it to another state: a task of the provider."""
 
-    kind: Literal["request_release"] = "request_release"
     item_id: str
     to_state: str
 
 
-class InvitePartner(CommandBase):
-    kind: Literal["invite_partner"] = "invite_partner"
+class RequestRelease(CommandBase, RequestReleaseRequest):
+    kind: Literal["request_release"] = "request_release"
+
+
+class InvitePartnerRequest(Request):
     partner: str
 
 
-class CancelOperation(CommandBase):
+class InvitePartner(CommandBase, InvitePartnerRequest):
+    kind: Literal["invite_partner"] = "invite_partner"
+
+
+class CancelOperationRequest(Request):
+    """Cancel in any phase; the justification is the reason."""
+
+
+class CancelOperation(CommandBase, CancelOperationRequest):
     kind: Literal["cancel_operation"] = "cancel_operation"
 
 
-class ResolveHit(CommandBase):
+class ResolveHitRequest(Request):
     """A liaison officer of a state involved resolves a deconfliction hit, for both operations."""
 
-    kind: Literal["resolve_hit"] = "resolve_hit"
     hit_id: str
     resolution: HitResolution
+
+
+class ResolveHit(CommandBase, ResolveHitRequest):
+    kind: Literal["resolve_hit"] = "resolve_hit"
 
 
 # Commands the workflow itself issues (timers, deconfliction); only the system actor may issue them.
@@ -185,3 +249,23 @@ Command = Annotated[
     | RecordHitResolution,
     Field(discriminator="kind"),
 ]
+
+
+def _request_of(command_type: type[CommandBase]) -> type[Request] | None:
+    bases = [b for b in command_type.__bases__ if issubclass(b, Request) and not issubclass(b, CommandBase)]
+    return bases[0] if bases else None
+
+
+COMMAND_TYPES: tuple[type[CommandBase], ...] = get_args(get_args(Command)[0])
+# What a person may ask, and the command it becomes once the service adds the actor.
+COMMAND_OF_REQUEST: dict[type[Request], type[CommandBase]] = {
+    request: command for command in COMMAND_TYPES if (request := _request_of(command)) is not None}
+
+
+def command_from(request: Request, actor: Actor) -> Command:
+    """The command a request becomes when the authenticated actor issues it."""
+    command_type = COMMAND_OF_REQUEST.get(type(request))
+    if command_type is None:
+        raise TypeError(f"{type(request).__name__} is not a request a person may send")
+    fields = {name: getattr(request, name) for name in type(request).model_fields}
+    return command_type.model_validate({**fields, "actor": actor})  # type: ignore[return-value]

@@ -33,11 +33,12 @@ from domain.model import (
     TaskKind,
     TaskStatus,
 )
-from domain.prioritisation import score
+from domain.prioritisation import ScoringPolicy, score
 from domain.reference import canonical_code, member_state, participant, partner
 from domain.registry import entry
 from domain.rules import RulesVersion, authorise, require_participant, require_state_of
 from domain.state import OperationState, evolve, evolver_of, fold
+from domain.timing import Timing
 from domain.visibility import is_visible_to_state
 
 EDITABLE_PHASES = (Phase.IDENTIFY, Phase.PRIORITISE, Phase.PREPARE)
@@ -186,8 +187,8 @@ def _open(state: OperationState, c: cmd.OpenOperation, now: datetime) -> list[ev
     normalised = spec.model_copy(update={
         "lead_state": lead, "participating_states": states, "partners": partners,
         "targets": targets, "intelligence": intelligence})
-    return [ev.OperationOpened(operation_id=c.operation_id, spec=normalised, scoring=c.scoring,
-                               timing=c.timing, **_meta(c, now))]
+    return [ev.OperationOpened(operation_id=c.operation_id, spec=normalised, scoring=c.scoring or ScoringPolicy(),
+                               timing=c.timing or Timing(), **_meta(c, now))]
 
 
 # --- identify ------------------------------------------------------------------------------------

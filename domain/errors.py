@@ -1,12 +1,51 @@
-"""Domain errors: a refused command names the field, the value and the rule it broke."""
+"""One error taxonomy. A refused command (DomainError) names the field, the value and the rule it broke,
+and nothing was recorded; an unavailable service (Unavailable) or a disagreement between the audit
+store and the workflow (IntegrityFailure) is not a refusal and never reported as one.
+
+services/errors.py maps each kind, once, to a CLI exit code and an HTTP status.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
-class DomainError(Exception):
-    """A command the rules do not allow. Carries a stable code for clients and a readable message."""
+class ErrorKind(StrEnum):
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    WRONG_STATE = "wrong_state"
+    NOT_AUTHORISED = "not_authorised"
+    INVALID_INPUT = "invalid_input"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+    INTEGRITY = "integrity"
+    INTERNAL = "internal"
+
+
+REFUSALS = frozenset({ErrorKind.NOT_FOUND, ErrorKind.CONFLICT, ErrorKind.WRONG_STATE, ErrorKind.NOT_AUTHORISED,
+                      ErrorKind.INVALID_INPUT, ErrorKind.TOO_LARGE})
+
+# The decider's codes are stable (clients and recorded histories carry them); each belongs to one kind.
+KIND_OF_CODE: dict[str, ErrorKind] = {
+    "not_found": ErrorKind.NOT_FOUND,
+    "conflict": ErrorKind.CONFLICT, "already_exists": ErrorKind.CONFLICT, "already_done": ErrorKind.CONFLICT,
+    "already_partner": ErrorKind.CONFLICT, "already_recorded": ErrorKind.CONFLICT,
+    "already_reported": ErrorKind.CONFLICT, "already_requested": ErrorKind.CONFLICT,
+    "already_resolved": ErrorKind.CONFLICT, "already_visible": ErrorKind.CONFLICT, "four_eyes": ErrorKind.CONFLICT,
+    "wrong_phase": ErrorKind.WRONG_STATE, "wrong_day_status": ErrorKind.WRONG_STATE,
+    "wrong_task_status": ErrorKind.WRONG_STATE, "not_due": ErrorKind.WRONG_STATE,
+    "not_ready": ErrorKind.WRONG_STATE, "incomplete": ErrorKind.WRONG_STATE,
+    "not_authorised": ErrorKind.NOT_AUTHORISED,
+    "invalid_input": ErrorKind.INVALID_INPUT,
+    "too_large": ErrorKind.TOO_LARGE,
+    "unavailable": ErrorKind.UNAVAILABLE,
+    "integrity": ErrorKind.INTEGRITY,
+}
+
+
+class LiaisonError(Exception):
+    """Any failure a user is shown: a kind, a stable code, a readable message, and the field and value."""
 
     def __init__(self, code: str, message: str, field: str | None = None, value: Any = None) -> None:
         super().__init__(message)
@@ -14,6 +53,10 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.value = value
+
+    @property
+    def kind(self) -> ErrorKind:
+        return KIND_OF_CODE.get(self.code, ErrorKind.WRONG_STATE)
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "field": self.field,
@@ -23,9 +66,13 @@ class DomainError(Exception):
         return self.message
 
 
+class DomainError(LiaisonError):
+    """A command or read the rules do not allow; nothing was recorded."""
+
+
 class NotAuthorised(DomainError):
-    def __init__(self, message: str) -> None:
-        super().__init__("not_authorised", message)
+    def __init__(self, message: str, field: str | None = None, value: Any = None) -> None:
+        super().__init__("not_authorised", message, field=field, value=value)
 
 
 class WrongPhase(DomainError):
@@ -36,3 +83,28 @@ class WrongPhase(DomainError):
 class InvalidInput(DomainError):
     def __init__(self, field: str, value: Any, message: str) -> None:
         super().__init__("invalid_input", message, field=field, value=value)
+
+
+class NotFound(DomainError):
+    def __init__(self, field: str, value: Any, message: str) -> None:
+        super().__init__("not_found", message, field=field, value=value)
+
+
+class TooLarge(DomainError):
+    def __init__(self, field: str, value: Any, message: str) -> None:
+        super().__init__("too_large", message, field=field, value=value)
+
+
+class Unavailable(LiaisonError):
+    """A service the command needs did not answer; the outcome is not known, and sending the command
+    again with the same idempotency key is safe."""
+
+    def __init__(self, message: str, field: str | None = None, value: Any = None) -> None:
+        super().__init__("unavailable", message, field=field, value=value)
+
+
+class IntegrityFailure(LiaisonError):
+    """The audit store and the workflow (or a signed checkpoint) disagree: an auditor must look."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("integrity", message)

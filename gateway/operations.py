@@ -28,13 +28,12 @@ from domain.actors import Actor
 from domain.audit import ChainHead, update_event_key
 from domain.commands import Command, OpenOperation
 from domain.decider import decide
-from domain.errors import DomainError
+from domain.errors import DomainError, IntegrityFailure, LiaisonError, NotFound, Unavailable
 from domain.model import Intelligence, Phase, Task
-from domain.reference import EU_MEMBER_STATES
 from domain.reference import member_state as member_state_code
 from domain.rules import LATEST_RULES
 from domain.state import OperationState
-from domain.visibility import READ_ANY_OPERATION, may_read, require_reader, require_visible, visible_items
+from domain.visibility import require_reader, require_visible, visible_items
 from gateway.audit import replay
 from gateway.witness import witnessed_heads
 from store.audit_log import AuditLog
@@ -71,11 +70,11 @@ class OperationRow(BaseModel):
     started: datetime | None
 
 
-class CommandOutcomeUnknown(DomainError):
+class CommandOutcomeUnknown(Unavailable):
     """The command may or may not have been applied; retrying it with the same key tells which."""
 
     def __init__(self, operation_id: str, key: str, cause: str) -> None:
-        super().__init__("unavailable", f"the outcome of the command to {operation_id} is not known yet ({cause}); "
+        super().__init__(f"the outcome of the command to {operation_id} is not known yet ({cause}); "
                                         f"send it again with the idempotency key {key} to learn it: it is "
                                         "applied at most once", field="idempotency_key", value=key)
         self.key = key
@@ -94,7 +93,7 @@ def _failure_cause(error: WorkflowUpdateFailedError) -> BaseException | None:
     return cause
 
 
-def _refusal_of(error: WorkflowUpdateFailedError) -> DomainError | None:
+def _refusal_of(error: WorkflowUpdateFailedError) -> LiaisonError | None:
     """The workflow's own refusal (the decider's, carrying its code), an integrity failure, or None for
     anything else (Temporal's abort, a workflow that ended or was reset): those say nothing of the outcome."""
     cause = _failure_cause(error)
@@ -102,7 +101,7 @@ def _refusal_of(error: WorkflowUpdateFailedError) -> DomainError | None:
         return None
     details: Any = cause.details[0] if cause.details else None
     if cause.type in _INTEGRITY_TYPES:
-        return DomainError("integrity", f"the audit store and the workflow disagree: {cause.message}")
+        return IntegrityFailure(f"the audit store and the workflow disagree: {cause.message}")
     if not (isinstance(details, dict) and "code" in details):
         return None
     return DomainError(cause.type or "refused", cause.message, field=details.get("field"), value=details.get("value"))
@@ -171,13 +170,23 @@ class OperationsGateway:
         return self._audit_log
 
     async def open(self, command: OpenOperation, key: str | None = None) -> OperationState:
-        """Pre-checks the command with the decider so a refused spec never starts a workflow."""
+        """Start the operation and wait until its opening is recorded and deconflicted."""
+        await self.start(command, key)
+        return await self.opened(command.operation_id, key)
+
+    async def start(self, command: OpenOperation, key: str | None = None) -> str:
+        """Start the operation's workflow (once per key); returns the key. Pre-checks the command with the
+        decider so a refused spec never starts a workflow."""
         decide(OperationState(), command, datetime.now(UTC), LATEST_RULES)
         key = _checked_key(key)
         start = OperationInput(operation_id=command.operation_id, open_command=command, open_key=key,
                                continue_as_new_after_events=self._continue_as_new_after)
         await self._retrying(command.operation_id, key, lambda: self._start(start))
-        return await self._retrying(command.operation_id, key, lambda: self._opened_state(command.operation_id))
+        return key
+
+    async def opened(self, operation_id: str, key: str | None = None) -> OperationState:
+        """The state of a started operation once its opening is recorded and deconflicted."""
+        return await self._retrying(operation_id, key or "", lambda: self._opened_state(operation_id))
 
     async def _start(self, start: OperationInput) -> None:
         try:
@@ -252,16 +261,19 @@ class OperationsGateway:
         while True:
             try:
                 return await attempt()
-            except DomainError:
+            except LiaisonError:
                 raise
             except RPCError as error:
                 if not _is_transient(error):  # e.g. "Workflow Task in failed state": see the README's recovery
-                    raise DomainError("unavailable", f"Temporal refused the request: {error.message}") from None
+                    raise Unavailable(f"Temporal refused the request: {error.message}") from None
                 cause = _describe(error)
             except Exception as error:
                 if not _is_transient(error):
                     raise
                 cause = _describe(error)
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # the caller gave up: the SDK turned its
+                raise asyncio.CancelledError  # cancellation into an RPC timeout, which is not ours to retry
             log.info("command_retry", operation_id=operation_id, key=key, cause=cause)
             if asyncio.get_running_loop().time() + pause > deadline:
                 raise CommandOutcomeUnknown(operation_id, key, cause)
@@ -281,16 +293,15 @@ class OperationsGateway:
                              phase=state.phase or Phase.IDENTIFY, version=state.version,
                              head=ChainHead(seq=records[-1].seq, hash=records[-1].hash))
 
-    async def _rpc_refusal(self, operation_id: str) -> DomainError:
+    async def _rpc_refusal(self, operation_id: str) -> LiaisonError:
         state = await self._closed_state(operation_id)
         if state is not None and state.phase is not None and state.phase.is_terminal:
             return DomainError("wrong_phase", f"operation {operation_id} is {state.phase.value}; "
                                "it accepts no further commands", field="phase")
         if state is not None:
-            return DomainError("unavailable", f"operation {operation_id} has no running workflow although its "
+            return Unavailable(f"operation {operation_id} has no running workflow although its "
                                "log shows it open (was its workflow terminated?)")
-        return DomainError("not_found", f"operation {operation_id} does not exist",
-                           field="operation_id", value=operation_id)
+        return NotFound("operation_id", operation_id, f"operation {operation_id} does not exist")
 
     async def _closed_state(self, operation_id: str) -> OperationState | None:
         try:
@@ -302,8 +313,7 @@ class OperationsGateway:
         """The operation as its audit log has it: the workflow's own state, folded by the same evolve."""
         records = await asyncio.to_thread(self._audit_log.read, operation_id)
         if not records:
-            raise DomainError("not_found", f"operation {operation_id} does not exist",
-                              field="operation_id", value=operation_id)
+            raise NotFound("operation_id", operation_id, f"operation {operation_id} does not exist")
         return replay(records)
 
     async def chain_head(self, operation_id: str) -> ChainHead:
@@ -327,7 +337,8 @@ class OperationsGateway:
         return (await self.state(operation_id)).pending_tasks(member_state)
 
     async def inbox(self, member_state: str | None) -> list[tuple[str, Task]]:
-        """Pending tasks across every operation in PREPARE (of one member state, or all)."""
+        """Pending tasks across every operation in PREPARE (of one member state, or all), by asking each
+        operation's log: what the read model replaced (bench.inbox measures both)."""
         rows = await self.list(phase=Phase.PREPARE, member_state=member_state)
         pending: list[tuple[str, Task]] = []
         for row in rows:
@@ -341,21 +352,6 @@ class OperationsGateway:
     async def history_length(self, operation_id: str) -> int:
         history = await self._client.get_workflow_handle(operation_id).fetch_history()
         return len(history.events)
-
-    async def readable(self, viewer: Actor, rows: list[OperationRow]) -> list[OperationRow]:
-        """The rows of operations the viewer may read. Visibility indexes member states only, so a
-        partner's invitations are read from each remaining operation's state."""
-        if viewer.role in READ_ANY_OPERATION:
-            return rows
-        partner = viewer.member_state not in EU_MEMBER_STATES
-        return [row for row in rows if viewer.member_state in (row.lead_state, *row.member_states)
-                or (partner and await self._partner_of(viewer, row.operation_id))]
-
-    async def _partner_of(self, viewer: Actor, operation_id: str) -> bool:
-        try:
-            return may_read(viewer, await self.state(operation_id))
-        except DomainError:  # an operation that cannot be asked is not listed, rather than failing the list
-            return False
 
     async def list(self, phase: Phase | None = None, member_state: str | None = None,
                    min_priority: float | None = None, parked: bool | None = None) -> list[OperationRow]:

@@ -22,18 +22,21 @@ class Consultation(BaseModel):
     operation_id: str | None
     action: str
     justification: str
+    outcome: str = "served"  # served, refused or not_found
+    detail: str | None = None  # the rule that refused the read, or what was not found
 
 
 class Consultations:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record(self, actor: Actor, action: str, justification: str, operation_id: str | None = None) -> None:
+    def record(self, actor: Actor, action: str, justification: str, operation_id: str | None = None,
+               outcome: str = "served", detail: str | None = None) -> None:
         with write_transaction(self.engine) as conn:
             conn.execute(t.insert().values(
                 at=datetime.now(UTC), actor_id=actor.id, actor_role=actor.role.value,
                 member_state=actor.member_state, operation_id=operation_id, action=action,
-                justification=justification))
+                justification=justification, outcome=outcome, detail=detail))
 
     def search(self, operation_id: str | None = None, actor_id: str | None = None,
                since: datetime | None = None, limit: int = 1000) -> list[Consultation]:

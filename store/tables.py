@@ -142,6 +142,8 @@ consultations = Table(
     Column("operation_id", String(120), nullable=True, index=True),
     Column("action", String(64), nullable=False),
     Column("justification", Text, nullable=False),
+    Column("outcome", String(16), nullable=False, server_default="served"),  # served, refused, not_found
+    Column("detail", Text, nullable=True),  # the rule that refused it, or what was not found
 )
 
 # Who to call about an operation's deconfliction entries, and under which handling code.

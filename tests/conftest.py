@@ -6,6 +6,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from gateway.operations import OperationsGateway
+from settings import Settings
 from store.audit_log import AuditLog
 from store.db import make_engine, upgrade
 from worker import build_worker
@@ -62,9 +64,15 @@ async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
 
+# The session worker's settings are the server's policy for every operation opened without one (all
+# that go through the services): reminders two seconds before a task is due, so tests see them.
+SERVER_SETTINGS = Settings(reminder_before_due=timedelta(seconds=2))
+
+
 @pytest.fixture(scope="session")
 async def running_worker(temporal_client: Client, session_engine: Engine) -> AsyncIterator[Worker]:
-    worker = build_worker(temporal_client, session_engine, TASK_QUEUE, strict_sandbox=True)
+    worker = build_worker(temporal_client, session_engine, TASK_QUEUE, strict_sandbox=True,
+                          settings=SERVER_SETTINGS)
     async with worker:
         yield worker
 

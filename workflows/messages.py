@@ -10,7 +10,9 @@ from temporalio.common import SearchAttributeKey
 from domain.audit import AuditRecord, ChainHead
 from domain.commands import OpenOperation
 from domain.model import ActionDay, DeconflictionHit, HandlingCode, HitResolution, Intelligence, Phase, Target
+from domain.prioritisation import ScoringPolicy
 from domain.state import OperationState
+from domain.timing import Timing
 
 WORKFLOW_NAME = "OperationWorkflow"
 
@@ -25,6 +27,13 @@ SEARCH_ATTRIBUTES = {
     "LiaisonPhase": "Keyword", "LiaisonCodeName": "Keyword", "LiaisonLeadState": "Keyword",
     "LiaisonStates": "KeywordList", "LiaisonPriority": "Double", "LiaisonParked": "Bool",
 }
+
+
+class ServerPolicy(BaseModel):
+    """The rules the server applies to an operation it opens: from the worker's settings, never a client's."""
+
+    scoring: ScoringPolicy
+    timing: Timing
 
 
 class CommandResult(BaseModel):

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         system_event_key,
         update_event_key,
     )
-    from domain.commands import Command, RecordHit, RecordHitResolution
+    from domain.commands import Command, OpenOperation, RecordHit, RecordHitResolution
     from domain.decider import decide, stamp_of
     from domain.errors import DomainError
     from domain.model import ActionDay, DeconflictionHit, HitResolution, Intelligence, Phase, Target, Task
@@ -55,10 +55,12 @@ with workflow.unsafe.imports_passed_through():
         NotificationRequest,
         OperationInput,
         ReleaseEntriesRequest,
+        ServerPolicy,
     )
 
 APPEND_TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
+POLICY_TIMEOUT = timedelta(seconds=10)
 DECONFLICT_TIMEOUT = timedelta(seconds=60)
 # Every activity heartbeats (activities/heartbeat.py): one handed to a worker that then died is retried
 # on another worker after this long, instead of waiting out its whole start-to-close timeout.
@@ -68,6 +70,8 @@ SYSTEM_ROLE = "system"
 # durable, and carry records the workflow itself numbered and chained. Runs recorded before took a
 # local activity that could write for a workflow task later discarded, with per-run random event ids.
 DURABLE_CHAINED_APPEND = "durable-chained-append"
+# Openings take the scoring and timing of the worker (a local activity), not of the client.
+SERVER_POLICY_AT_OPENING = "server-policy-at-opening"
 # A run still on the earlier append continues as new at its next wake-up, so that it gets the durable one.
 MOVE_RECORDED_RUNS_TO_CHAINED_APPEND = "continue-runs-recorded-before-the-durable-append"
 # Idempotency keys of the latest commands, carried across continue-as-new (Temporal deduplicates
@@ -126,7 +130,8 @@ class OperationWorkflow:
     async def run(self, start: OperationInput) -> OperationState:
         if start.state is None and start.open_command is not None:
             async with self._lock:  # updates that arrive meanwhile wait for the opening and its checks
-                await self._apply(start.open_command.model_copy(update={"issued_at": self._now()}),
+                opening = await self._with_server_policy(start.open_command)
+                await self._apply(opening.model_copy(update={"issued_at": self._now()}),
                                   key=opening_event_key(start.open_key or ""))
         self._settled = True
         while self._state.phase is not None and not self._state.phase.is_terminal:
@@ -148,6 +153,17 @@ class OperationWorkflow:
                     "applied": self._applied}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    async def _with_server_policy(self, command: OpenOperation) -> OpenOperation:
+        """The opening with the server's scoring and timing where the caller left them to the server
+        (every service does): the worker's settings, read once here and recorded in operation_opened."""
+        if command.scoring is not None and command.timing is not None:
+            return command  # set by a server-side caller (tests, benchmarks), and by every recorded run
+        workflow.patched(SERVER_POLICY_AT_OPENING)
+        policy: ServerPolicy = await workflow.execute_local_activity(
+            "server_policy", result_type=ServerPolicy, start_to_close_timeout=POLICY_TIMEOUT)
+        return command.model_copy(update={"scoring": command.scoring or policy.scoring,
+                                          "timing": command.timing or policy.timing})
 
     # --- commands ---------------------------------------------------------------------------------
 

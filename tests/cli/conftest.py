@@ -10,8 +10,18 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 from cli.main import app
+from domain.errors import REFUSALS, ErrorKind
+from services.errors import exit_code_of
 from settings import get_settings
 from tests.conftest import TASK_QUEUE
+
+REFUSED = {exit_code_of(kind) for kind in REFUSALS}
+
+
+def exit_of(kind: str) -> int:
+    """The exit code of an error kind (services/errors.py)."""
+    return exit_code_of(ErrorKind(kind))
+
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PRINCIPALS = [("coord-1", "coordinator", None), ("ap-bg-1", "approver", "BG"), ("ap-bg-2", "approver", "BG"),
@@ -41,7 +51,7 @@ class Cli:
 async def cli(temporal_env: WorkflowEnvironment, session_store_url: str, running_worker: object) -> Cli:
     runner = Cli({"LIAISON_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
                   "LIAISON_DATABASE_URL": session_store_url, "LIAISON_TASK_QUEUE": TASK_QUEUE,
-                  "LIAISON_REMINDER_BEFORE_DUE": "PT2S", "COLUMNS": "200"})
+                  "COLUMNS": "200"})
     for pid, role, state in PRINCIPALS:
         if not (await runner("principal", "list", actor=None)).output.count(pid):
             args = ["principal", "add", pid, "--role", role] + (["--state", state] if state else [])

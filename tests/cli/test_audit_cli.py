@@ -26,7 +26,7 @@ from gateway.witness import histories
 from store.audit_log import AuditLog
 from store.consultations import Consultations
 from store.tables import audit_events
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, exit_of
 from tests.conftest import temporal_binary
 from tests.workflows.scenario import COORDINATOR, Scenario, later
 from workflows.messages import OperationInput
@@ -51,7 +51,7 @@ async def test_replay_to_a_sequence_number_or_a_moment(cli: Cli, prepared: str, 
     at_time = await cli("audit", "replay", prepared, "--at", first.occurred_at.isoformat(), actor="aud-1")
     assert at_time.exit_code == 0 and "up to #1" in at_time.output and "IDENTIFY" in at_time.output
     before = await cli("audit", "replay", prepared, "--at", "2000-01-01T00:00Z", actor="aud-1")
-    assert before.exit_code == 1 and "had no events yet" in before.output
+    assert before.exit_code == exit_of("not_found") and "had no events yet" in before.output
 
 
 async def test_verify_catches_a_rewrite_only_temporal_witnessed(cli: Cli, prepared: str,
@@ -168,7 +168,7 @@ async def test_a_non_deterministic_change_is_reported(prepared: str, temporal_cl
 async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: str, session_engine: Engine,
                                                           tmp_path: Path, gateway: OperationsGateway) -> None:
     refused = await cli("operation", "show", prepared, purpose=None)
-    assert refused.exit_code == 1 and "reading operation data needs a purpose" in refused.output
+    assert refused.exit_code == exit_of("invalid_input") and "reading operation data needs a purpose" in refused.output
     reads = [(("operation", "show", prepared), "coord-1"), (("operation", "timeline", prepared), "coord-1"),
              (("task", "pending", prepared), "ap-bg-1"), (("audit", "replay", prepared), "aud-1"),
              (("audit", "verify", prepared), "aud-1"), (("history", "replay", "--workflow-id", prepared), "aud-1"),
@@ -176,8 +176,10 @@ async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: st
     for args, actor in reads:
         result = await cli(*args, actor=actor, purpose=f"purpose of {args[1]}")
         assert result.exit_code == 0, result.output
-    logged = [(c.action, c.actor_id, c.justification) for c in Consultations(session_engine).search(prepared)]
-    assert logged == [(f"{args[0]} {args[1]}", actor, f"purpose of {args[1]}") for args, actor in reads]
+    logged = [(c.action, c.actor_id, c.justification, c.outcome)
+              for c in Consultations(session_engine).search(prepared)]
+    assert logged == [("operation show", "coord-1", "", "refused")] + [
+        (f"{args[0]} {args[1]}", actor, f"purpose of {args[1]}", "served") for args, actor in reads]
     listed = await cli("audit", "consultations", "--operation", prepared, actor="aud-1")
     assert "purpose of timeline" in listed.output and "ap-bg-1" in listed.output
 
@@ -218,7 +220,7 @@ async def test_unreadable_evidence_is_named_without_a_traceback(tmp_path: Path) 
     ]
     for args, message in expectations:
         result = await offline(*args, actor=None, purpose=None)
-        assert result.exit_code == 1, (args, result.output)
+        assert result.exit_code == exit_of("invalid_input"), (args, result.output)
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output and "internal error" not in result.output
     assert not (tmp_path / "logs").exists()
@@ -240,15 +242,15 @@ async def test_queries_of_an_unknown_operation_are_refused_by_name(cli: Cli) -> 
     for args, actor in [(("task", "pending", "op-nowhere"), "ap-bg-1"), (("operation", "intel", "op-nowhere"),
                                                                           "coord-1")]:
         result = await cli(*args, actor=actor)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == exit_of("not_found"), result.output
         assert "refused: operation op-nowhere does not exist" in result.output
         assert "Traceback" not in result.output
 
 
 async def test_verifying_an_unknown_operation_is_refused_not_reported_intact(cli: Cli) -> None:
     result = await cli("audit", "verify", "op-typo", actor="aud-1")
-    assert result.exit_code == 1, result.output
-    assert ("error: operation op-typo is unknown: it has no events in the audit log and no Temporal history"
+    assert result.exit_code == exit_of("not_found"), result.output
+    assert ("refused: operation op-typo is unknown: it has no events in the audit log and no Temporal history"
             in " ".join(result.output.split()))
 
 
@@ -263,12 +265,13 @@ async def test_verify_all_checks_an_operation_whose_whole_stream_was_deleted(cli
 
 async def test_a_malformed_visibility_query_is_named_as_temporal_refused_it(cli: Cli) -> None:
     result = await cli("history", "replay", "--query", "WorkflowId = (", actor="aud-1")
-    assert result.exit_code == 1, result.output
-    assert "error: Temporal refused the request:" in result.output and "Traceback" not in result.output
+    assert result.exit_code == exit_of("invalid_input"), result.output
+    assert "refused: Temporal refused the request:" in result.output and "Traceback" not in result.output
 
 
 async def test_history_replay_by_workflow_id_takes_any_id_literally(cli: Cli, prepared: str) -> None:
     replayed = await cli("history", "replay", "--workflow-id", prepared, actor="aud-1")
     assert replayed.exit_code == 0 and f"replays {prepared} run 1 of 1" in replayed.output, replayed.output
     quoted = await cli("history", "replay", "--workflow-id", "it's-not-there", actor="aud-1")
-    assert quoted.exit_code == 1 and "error: no workflow history found" in quoted.output, quoted.output
+    assert quoted.exit_code == exit_of("not_found"), quoted.output
+    assert "refused: no workflow history found" in quoted.output, quoted.output

@@ -17,7 +17,7 @@ from store.checkpoints import Checkpoints
 from store.db import make_engine, upgrade
 from store.principals import Principal, Principals
 from store.tables import audit_events
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, exit_of
 from tests.unit.builders import driven_to
 from worker import build_worker, ensure_checkpoint_schedule
 from workflows.checkpoint import CHECKPOINT_SCHEDULE_ID
@@ -76,8 +76,8 @@ async def test_rewriting_history_before_a_checkpoint_is_caught(own_store: tuple[
     assert found.exit_code == 1
     assert "not a prefix of the current log" in found.output
     resigned = await cli("audit", "checkpoint", actor="aud-1")  # the same size, another root: refused
-    assert resigned.exit_code == 1 and "Traceback" not in resigned.output
-    assert "finding: the audit log no longer matches a checkpoint already signed" in resigned.output
+    assert resigned.exit_code == exit_of("integrity") and "Traceback" not in resigned.output
+    assert "integrity failure: the audit log no longer matches a checkpoint already signed" in resigned.output
     assert len(Checkpoints(engine).all()) == 1
 
 

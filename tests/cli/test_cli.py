@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from domain.errors import DomainError
 from gateway.operations import OperationsGateway
 from store.audit_log import AuditLog
-from tests.cli.conftest import EXAMPLES, Cli
+from tests.cli.conftest import EXAMPLES, REFUSED, Cli, exit_of
 
 
 async def _absent(gateway: OperationsGateway, engine: Engine, operation_id: str) -> None:
@@ -41,7 +41,7 @@ async def test_only_the_states_taking_part_read_an_operation(cli: Cli, operation
     assert (await cli("operation", "open", str(EXAMPLES / "operation.yaml"), "--id", operation_id)).exit_code == 0
     for read in (("operation", "show"), ("operation", "timeline"), ("operation", "intel")):
         outsider = await cli(*read, operation_id, actor="lo-fr")
-        assert outsider.exit_code == 1, outsider.output
+        assert outsider.exit_code == exit_of("not_authorised"), outsider.output
         assert (f"refused: lo-fr (liaison_officer of FR) may not read operation {operation_id}: FR takes no part "
                 "in it") in " ".join(outsider.output.split())
         assert "KORAB" not in outsider.output
@@ -85,7 +85,7 @@ async def test_bad_spec_is_refused_and_starts_nothing(name: str, cli: Cli, tmp_p
     spec = tmp_path / name
     spec.write_text(text)
     result = await cli("operation", "open", str(spec), "--id", operation_id)
-    assert result.exit_code == 1
+    assert result.exit_code == exit_of("invalid_input"), result.output
     assert message in result.output
     assert "Traceback" not in result.output
     await _absent(gateway, session_engine, operation_id)
@@ -98,7 +98,7 @@ async def test_a_spec_that_cannot_be_read_is_named_without_a_traceback(cli: Cli,
     for path, message in [(latin1, f"{latin1}: not UTF-8 text (byte 12): save the spec as UTF-8"),
                           (tmp_path, f"{tmp_path}: cannot be read: Is a directory")]:
         result = await cli("operation", "open", str(path), "--id", operation_id)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == exit_of("invalid_input"), result.output
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
@@ -140,7 +140,7 @@ async def test_refused_command_changes_nothing(args: tuple[str, ...], actor: str
     history_before = await gateway.history_length(in_prepare)
     log_before = AuditLog(session_engine).head(in_prepare)
     result = await cli(*[a.format(op=in_prepare) for a in args], actor=actor)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code in REFUSED and "refused:" in result.output, result.output
     assert message in result.output
     assert "Traceback" not in result.output
     assert await gateway.history_length(in_prepare) == history_before
@@ -156,7 +156,7 @@ async def test_intelligence_names_identifiers_and_shows_them_to_who_may_see_it(c
     assert "iban GB82 WEST 1234 5698 7654 32" in shown.output and "Rent paid from this account" in shown.output
     unreadable = await cli("operation", "add-intel", in_prepare, "--summary", "x", "--identifier", "iban:GB00 1234",
                            actor="lo-bg")
-    assert unreadable.exit_code == 1 and "Traceback" not in unreadable.output
+    assert unreadable.exit_code == exit_of("invalid_input") and "Traceback" not in unreadable.output
     assert "iban 'GB00 1234' is not a valid IBAN" in unreadable.output
     document = await cli("operation", "add-intel", in_prepare, "--summary", "Travels on this passport",
                          "--identifier", "identity_document:passport:381234567:BG", actor="lo-bg")
@@ -164,7 +164,7 @@ async def test_intelligence_names_identifiers_and_shows_them_to_who_may_see_it(c
     shown = await cli("operation", "intel", in_prepare, "IN3", actor="lo-bg")
     assert "identity_document passport:381234567 (BG)" in shown.output, shown.output
     malformed = await cli("operation", "add-intel", in_prepare, "--summary", "x", "--identifier", "GB82", actor="lo-bg")
-    assert malformed.exit_code == 1
+    assert malformed.exit_code == exit_of("invalid_input")
     assert "--identifier: 'GB82' must be KIND:VALUE or KIND:VALUE:COUNTRY" in malformed.output
 
 
@@ -173,7 +173,7 @@ async def test_same_approver_twice_on_four_eyes(cli: Cli, in_prepare: str, gatew
     assert (await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-1")).exit_code == 0
     history_before = await gateway.history_length(in_prepare)
     again = await cli("task", "approve", in_prepare, "TK1", actor="ap-bg-1")
-    assert again.exit_code == 1
+    assert again.exit_code == exit_of("conflict")
     assert "needs two different approvers of BG; ap-bg-1 has already approved it" in again.output
     assert await gateway.history_length(in_prepare) == history_before
     pending = await cli("task", "pending", in_prepare, actor="ap-bg-2")
@@ -196,20 +196,21 @@ async def _inbox_eventually(cli: Cli, operation_id: str) -> str:
 
 async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
     nobody = await cli("operation", "show", "op-x", actor="nobody")
-    assert nobody.exit_code == 1 and "principal 'nobody' is not registered" in nobody.output
+    assert nobody.exit_code == exit_of("not_authorised") and "principal 'nobody' is not registered" in nobody.output
     missing = await cli("task", "approve", "op-does-not-exist", "TK1", actor="ap-bg-1")
-    assert missing.exit_code == 1 and "operation op-does-not-exist does not exist" in missing.output
+    assert missing.exit_code == exit_of("not_found") and "operation op-does-not-exist does not exist" in missing.output
 
 
 async def test_a_store_that_is_down_or_not_migrated_is_named(tmp_path: Path) -> None:
     unmigrated = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "LIAISON_DATA_DIR": str(tmp_path)})
     result = await unmigrated("principal", "list", actor=None)
-    assert result.exit_code == 1
+    assert result.exit_code == exit_of("unavailable")
     assert "cannot be used: no such table: principals" in result.output and "alembic upgrade head" in result.output
     down = Cli({"LIAISON_DATABASE_URL": "postgresql+psycopg://postgres:secret@127.0.0.1:9/test",
                 "LIAISON_DATA_DIR": str(tmp_path)})
     result = await down("principal", "list", actor=None)
-    assert result.exit_code == 1 and "postgres:***@127.0.0.1:9/test cannot be used" in result.output
+    assert result.exit_code == exit_of("unavailable")
+    assert "postgres:***@127.0.0.1:9/test cannot be used" in result.output
     assert "secret" not in result.output and not (tmp_path / "logs").exists()
 
 
@@ -218,7 +219,7 @@ async def test_a_principal_is_registered_once_and_cannot_change_role(cli: Cli) -
                       actor=None)
     assert again.exit_code == 0, again.output
     changed = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "EL", actor=None)
-    assert changed.exit_code == 1
+    assert changed.exit_code == exit_of("conflict")
     assert "'ap-bg-1' already exists as approver of BG" in changed.output
     assert "Traceback" not in changed.output
     listed = await cli("principal", "list", actor=None)
@@ -232,3 +233,23 @@ async def test_the_demo_drives_an_operation_through_a_collision_to_its_close(cli
     assert "phone:+359888123456" in demo.output and "LKA Bayern desk" in demo.output
     assert "TOTAL │       6 │        6 │        2 │          600,000.50 │                  17" in demo.output
     assert "audit chain: intact" in demo.output
+
+
+async def test_user_text_is_shown_as_typed_never_read_as_markup(cli: Cli, in_prepare: str) -> None:
+    planned = await cli("operation", "plan-task", in_prepare, "--state", "BG", "--kind", "search",
+                        "--description", "[bold]search[/bold] the [link=http://x]warehouse[/link]", "--due", "+2d")
+    assert planned.exit_code == 0, planned.output
+    pending = await cli("task", "pending", in_prepare, actor="ap-bg-1")
+    assert "[bold]search[/bold] the [link=http://x]warehouse[/link]" in " ".join(pending.output.split())
+
+
+async def test_lists_survive_a_rebuild_of_the_read_models(cli: Cli, in_prepare: str) -> None:
+    before = await cli("operation", "list", "--phase", "prepare", actor="lo-bg")
+    assert in_prepare in before.output, before.output
+    rebuilt = await cli("rebuild-read-models", actor=None)
+    assert rebuilt.exit_code == 0 and "rebuilt" in rebuilt.output, rebuilt.output
+    after = await cli("operation", "list", "--phase", "prepare", actor="lo-bg")
+    assert in_prepare in after.output
+    assert in_prepare not in (await cli("operation", "list", actor="lo-fr")).output  # FR takes no part
+    inbox = await cli("task", "pending", actor="ap-bg-1")
+    assert in_prepare in inbox.output and "TK1" in inbox.output

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from store.audit_log import AuditLog
 from store.index import DeconflictionIndex
-from tests.cli.conftest import Cli
+from tests.cli.conftest import REFUSED, Cli, exit_of
 
 SPEC = """
 code_name: {code_name}
@@ -42,7 +42,7 @@ async def test_precheck_finds_hits_without_storing_anything(cli: Cli, tmp_path: 
     batch = tmp_path / "batch.yaml"
     batch.write_text(CHECK, encoding="utf-8")
     before = await cli("deconfliction", "check", str(batch), "--state", "BG")
-    assert before.exit_code == 1  # one target cannot be read
+    assert before.exit_code == exit_of("invalid_input")  # one target cannot be read
     assert "2 targets checked, 0 hits" in before.output
     assert "refused: target 3 (Maria Ivanova): phone '0899 12' is not a valid number" in before.output
 
@@ -77,7 +77,7 @@ intelligence:
     assert "identifier: phone:+359899555010" in from_items.output
 
     unexplained = await cli("deconfliction", "check", str(batch), "--state", "BG", purpose=None)
-    assert unexplained.exit_code == 1 and "needs a purpose" in unexplained.output
+    assert unexplained.exit_code == exit_of("invalid_input") and "needs a purpose" in unexplained.output
 
 
 async def test_resolve_a_hit_from_the_cli(cli: Cli, tmp_path: Path, operation_id: str,
@@ -92,9 +92,9 @@ async def test_resolve_a_hit_from_the_cli(cli: Cli, tmp_path: Path, operation_id
     hit_id = next(word for word in opened.output.split() if word.startswith("H") and len(word) == 11)
 
     refused = await cli("deconfliction", "resolve", second, hit_id, "--resolution", "proceed", actor="lo-bg")
-    assert refused.exit_code == 1 and "justification" in refused.output
+    assert refused.exit_code in REFUSED and "justification" in refused.output
     wrong_role = await cli("deconfliction", "resolve", second, hit_id, "--resolution", "proceed", "-j", "x")
-    assert wrong_role.exit_code == 1 and "it is for a liaison_officer" in wrong_role.output
+    assert wrong_role.exit_code == exit_of("not_authorised") and "only a liaison officer may" in wrong_role.output
 
     resolved = await cli("deconfliction", "resolve", second, hit_id, "--resolution", "proceed",
                          "-j", "different suspects after a call", actor="lo-bg")

@@ -28,6 +28,7 @@ from domain.audit import (
     extend_chain,
     update_event_key,
 )
+from domain.errors import DomainError, Unavailable
 from domain.state import OperationState
 from gateway.audit import replay, verify_records
 from gateway.history import histories_of_workflow
@@ -173,11 +174,11 @@ async def send_tracked(gateway: OperationsGateway, sent: Sent, command_factory: 
         try:
             await gateway.send(sent.operation_id, command_factory(), key=sent.key)
             sent.outcome = "accepted"
-        except CommandOutcomeUnknown as error:
+        except (CommandOutcomeUnknown, Unavailable) as error:
             sent.outcome, sent.reason = "unknown", error.message
             sent.retries += 1
             continue
-        except Exception as error:  # DomainError: a refusal with its reason
+        except DomainError as error:  # a refusal, with its reason
             sent.outcome, sent.reason = "refused", str(error)
         break
     sent.waited = time.monotonic() - started

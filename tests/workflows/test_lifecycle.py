@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -76,7 +78,12 @@ async def test_full_lifecycle_with_three_states(gateway: OperationsGateway, oper
     assert state.tasks["TK3"].reminded and state.tasks["TK3"].status is TaskStatus.PENDING
     logged = types_of(session_engine, operation_id)
     assert logged.index("approval_reminded") < logged.index("approval_escalated")
-    notices = {n["kind"]: n for n in Notifications(session_engine).for_operation(operation_id)}
+    notices: dict[str, Any] = {}
+    for _ in range(100):  # the notice is sent once the escalation is stored: moments after it shows
+        notices = {n["kind"]: n for n in Notifications(session_engine).for_operation(operation_id)}
+        if "approval_escalated" in notices:
+            break
+        await asyncio.sleep(0.05)
     assert notices["approval_reminder"]["recipient_state"] == "DE"
     assert notices["approval_escalated"]["recipient_role"] == "coordinator"
     await op.send(cmd.ApproveTask(actor=approver("DE"), task_id="TK3", justification="late, after escalation"))

@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.client import Client
 
 from domain import commands as cmd
-from domain.errors import DomainError
+from domain.errors import Unavailable
 from domain.state import OperationState
 from gateway.audit import verify_records
 from gateway.history import histories_of_workflow, replay
@@ -59,7 +59,7 @@ async def test_a_stuck_operation_is_recovered_by_a_reset_and_adopts_what_was_log
                                                          justification="approved by the diverging run"))
     logged = [r.type for r in AuditLog(session_engine).read(operation_id)]
     async with build_worker(temporal_client, session_engine, QUEUE):
-        with pytest.raises(DomainError, match=r"Workflow Task in failed state|not known yet") as stuck:
+        with pytest.raises(Unavailable, match=r"Workflow Task in failed state|not known yet") as stuck:
             await gateway.send(operation_id, cmd.PlanTask(actor=COORDINATOR, member_state="BG", task_kind="search",
                                                           description="search", due=later(3600)))
         assert stuck.value.code == "unavailable"  # not reported as refused

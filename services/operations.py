@@ -1,0 +1,175 @@
+"""Operations: open, command, and read them. Every method takes the authenticated actor; reads take a
+purpose, are authorised and redacted here, and are logged with their outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Literal
+
+import structlog
+from pydantic import BaseModel
+
+from domain import commands as cmd
+from domain.actors import Actor
+from domain.audit import event_of
+from domain.errors import NotFound
+from domain.model import Intelligence, Phase
+from domain.state import OperationState
+from domain.visibility import (
+    READ_ANY_OPERATION,
+    as_seen_by,
+    hidden_matches,
+    redact,
+    require_reader,
+    require_visible,
+    visible_items,
+    withheld_line,
+)
+from gateway.audit import TimelineEntry, replay, timeline
+from gateway.operations import OperationsGateway, new_idempotency_key
+from services.consultations import ConsultationService
+from services.ports import Temporal
+from store.audit_log import AuditLog
+from store.projections import Projector
+from store.read_models import OperationSummary, ReadModels
+
+log = structlog.get_logger(__name__)
+
+
+class Opening(BaseModel):
+    """An opening is either recorded (the state as the opener sees it) or still pending: the workflow
+    has it and records it as soon as a worker runs it; it is never reported as refused."""
+
+    operation_id: str
+    key: str
+    status: Literal["opened", "pending"]
+    state: OperationState | None = None
+
+
+class CommandOutcome(BaseModel):
+    operation_id: str
+    key: str
+    events: list[str]
+    phase: Phase
+    seq: int
+
+
+class OperationFilter(BaseModel):
+    phase: Phase | None = None
+    member_state: str | None = None
+    min_priority: float | None = None
+    parked: bool | None = None
+
+
+class OperationService:
+    def __init__(self, temporal: Temporal, audit_log: AuditLog, consultations: ConsultationService,
+                 read_models: ReadModels, projector: Projector, *,
+                 open_patience: timedelta = timedelta(seconds=15)) -> None:
+        self._temporal = temporal
+        self._audit_log = audit_log
+        self._consultations = consultations
+        self._read_models = read_models
+        self._projector = projector
+        self._open_patience = open_patience
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    async def open(self, actor: Actor, request: cmd.OpenOperationRequest, key: str | None = None) -> Opening:
+        command = cmd.command_from(request, actor)
+        assert isinstance(command, cmd.OpenOperation)
+        gateway = await self._temporal.gateway()
+        key = await gateway.start(command, key)
+        try:
+            state = await asyncio.wait_for(gateway.opened(command.operation_id, key),
+                                           self._open_patience.total_seconds())
+        except TimeoutError:
+            log.warning("opening_pending", operation_id=command.operation_id, key=key)
+            return Opening(operation_id=command.operation_id, key=key, status="pending")
+        await self._caught_up(command.operation_id, state.version)
+        return Opening(operation_id=command.operation_id, key=key, status="opened", state=as_seen_by(actor, state))
+
+    async def send(self, actor: Actor, operation_id: str, request: cmd.Request, key: str | None = None
+                   ) -> CommandOutcome:
+        """Apply a command once per idempotency key; the reply comes once the read models hold it."""
+        if isinstance(request, cmd.ReportResultsRequest) and request.member_state is None:
+            request = request.model_copy(update={"member_state": actor.member_state or ""})
+        command = cmd.command_from(request, actor)
+        structlog.contextvars.bind_contextvars(operation_id=operation_id, workflow_id=operation_id)
+        gateway = await self._temporal.gateway()
+        key = key or new_idempotency_key()
+        result = await gateway.send(operation_id, command, key=key)
+        await self._caught_up(operation_id, result.head.seq)
+        return CommandOutcome(operation_id=operation_id, key=key, events=result.events, phase=result.phase,
+                              seq=result.head.seq)
+
+    async def _caught_up(self, operation_id: str, seq: int) -> None:
+        """Read-your-writes: the read models hold the command's events before the reply goes out. The
+        append activity projects them; this catches up should it have failed or not run yet."""
+        if await asyncio.to_thread(self._read_models.projected_seq, operation_id) < seq:
+            await asyncio.to_thread(self._projector.catch_up, operation_id)
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    async def gateway(self) -> OperationsGateway:
+        return await self._temporal.gateway()
+
+    async def state(self, operation_id: str) -> OperationState:
+        """The operation as its audit log has it, unredacted: for the services, never a reply."""
+        records = await asyncio.to_thread(self._audit_log.read, operation_id)
+        if not records:
+            raise NotFound("operation_id", operation_id, f"operation {operation_id} does not exist")
+        return replay(records)
+
+    async def show(self, actor: Actor, purpose: str | None, operation_id: str) -> OperationState:
+        async def read() -> OperationState:
+            return as_seen_by(actor, require_reader(actor, await self.state(operation_id)))
+
+        return await self._consultations.reading(actor, purpose, "operation show", [operation_id], read)
+
+    async def timeline(self, actor: Actor, purpose: str | None, operation_id: str) -> list[TimelineEntry]:
+        async def read() -> list[TimelineEntry]:
+            records = await asyncio.to_thread(self._audit_log.read, operation_id)
+            if not records:
+                raise NotFound("operation_id", operation_id, f"operation {operation_id} has no events in the "
+                               "audit log")
+            state = require_reader(actor, replay(records))
+            matches = hidden_matches(actor, state)
+            entries = []
+            for record, entry in zip(records, timeline(records), strict=True):
+                withheld = withheld_line(actor, state, event_of(record))
+                shown = ({"summary": withheld, "justification": ""} if withheld is not None else
+                         {"summary": redact(entry.summary, matches),
+                          "justification": redact(entry.justification, matches)})
+                entries.append(entry.model_copy(update=shown))
+            return entries
+
+        return await self._consultations.reading(actor, purpose, "operation timeline", [operation_id], read)
+
+    async def intelligence(self, actor: Actor, purpose: str | None, operation_id: str,
+                           item_id: str | None = None) -> list[Intelligence]:
+        """Items the actor may see; asking for one it may not see is refused, naming the rule."""
+        async def read() -> list[Intelligence]:
+            state = require_reader(actor, await self.state(operation_id))
+            if item_id is None:
+                return visible_items(actor, state)
+            item = state.item(item_id)
+            if item is None:
+                raise NotFound("item_id", item_id, f"item_id: {item_id!r} is not an intelligence item of "
+                               f"{operation_id}")
+            return [require_visible(item, actor, state)]
+
+        action = "operation intel" + (f" {item_id}" if item_id else "")
+        return await self._consultations.reading(actor, purpose, action, [operation_id], read)
+
+    async def list(self, actor: Actor, purpose: str | None, where: OperationFilter) -> list[OperationSummary]:
+        """The operations the actor may read (a state or partner: those it takes part in), from the read
+        model, one indexed query; logged per row shown."""
+        participant = None if actor.role in READ_ANY_OPERATION else actor.member_state or "-"
+
+        async def read() -> list[OperationSummary]:
+            return await asyncio.to_thread(self._read_models.summaries, where.phase, where.member_state,
+                                           where.min_priority, where.parked, participant)
+
+        return await self._consultations.reading(actor, purpose, "operation list", [], read,
+                                                 served=lambda rows: [row.operation_id for row in rows])

@@ -1,0 +1,17 @@
+"""What the services need from the outside, as protocols: bootstrap.py provides them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from temporalio.client import Client
+
+from gateway.operations import OperationsGateway
+
+
+class Temporal(Protocol):
+    """The one Temporal client, connected on first use."""
+
+    async def client(self) -> Client: ...
+
+    async def gateway(self) -> OperationsGateway: ...
