@@ -5,6 +5,7 @@ Re-record after an intended change with: LIAISON_RECORD_HISTORIES=1 pytest tests
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -23,7 +24,19 @@ def test_recorded_histories_are_present() -> None:
     assert {p.stem for p in HISTORY_FILES} >= {"full_lifecycle", "cancelled_in_execute",
                                                "parked_then_overridden", "closed_at_results_deadline",
                                                "hit_signalled_then_resolved_by_the_other_side",
-                                               "cancelled_with_an_open_hit", "hit_withdrawn_by_the_other_side"}
+                                               "cancelled_with_an_open_hit", "hit_withdrawn_by_the_other_side",
+                                               "opened_with_the_servers_policy"}
+
+
+def test_the_servers_policy_is_read_at_the_opening_behind_its_patch() -> None:
+    """The opening of a service's request records the patch and the worker's policy (a local activity)."""
+    history = json.loads((Path(__file__).resolve().parent / "opened_with_the_servers_policy.json").read_text("utf-8"))
+    markers = [base64.b64decode(payload["data"]).decode()
+               for event in history["events"] if event["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+               for detail in event["markerRecordedEventAttributes"]["details"].values()
+               for payload in detail["payloads"]]
+    assert any('"server-policy-at-opening"' in m for m in markers)
+    assert any('"activity_type":"server_policy"' in m for m in markers)
 
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])

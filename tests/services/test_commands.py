@@ -18,6 +18,7 @@ from store.audit_log import AuditLog
 from tests.conftest import SERVER_SETTINGS
 from tests.services.conftest import PATIENCE, actor, client_settings
 from tests.workflows.scenario import LOW_ASSESSMENT, SPEC
+from tests.workflows.test_lifecycle import record_history
 from worker import build_worker
 
 
@@ -43,6 +44,7 @@ async def test_the_policy_is_the_servers_whatever_the_callers_settings_say(
     state = await caller.operations.state(request.operation_id)
     assert state.parked and state.scoring == SERVER_SETTINGS.scoring
     assert state.timing.reminder_before_due == SERVER_SETTINGS.reminder_before_due
+    await record_history(temporal_client, request.operation_id, "opened_with_the_servers_policy")
 
 
 async def test_the_actor_is_the_authenticated_one_and_a_request_cannot_name_another(system: System) -> None:
