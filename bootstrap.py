@@ -16,6 +16,7 @@ from gateway.operations import OperationsGateway
 from services.audit import AuditService
 from services.consultations import ConsultationService
 from services.deconfliction import DeconflictionService
+from services.notifications import NotificationService
 from services.operations import OperationService
 from services.principals import PrincipalService
 from services.tasks import TaskService
@@ -24,6 +25,7 @@ from store.audit_log import AuditLog
 from store.consultations import Consultations
 from store.db import make_engine
 from store.index import DeconflictionIndex
+from store.notifications import Notifications
 from store.principals import Principals
 from store.projections import Projector
 from store.read_models import ReadModels
@@ -95,6 +97,7 @@ class System:
     tasks: TaskService
     deconfliction: DeconflictionService
     audit: AuditService
+    notifications: NotificationService
     owns_engine: bool = field(default=True, repr=False)
 
     def close(self) -> None:
@@ -116,4 +119,5 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, client: Clien
         principals=PrincipalService(Principals(store)), operations=operations,
         tasks=TaskService(operations, read_models, consultations),
         deconfliction=DeconflictionService(store, deconfliction_index(settings, store), operations, consultations),
-        audit=AuditService(temporal, store, settings, consultations), owns_engine=engine is None)
+        audit=AuditService(temporal, store, settings, consultations),
+        notifications=NotificationService(Notifications(store), consultations), owns_engine=engine is None)

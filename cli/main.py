@@ -12,6 +12,7 @@ from cli.operation import operation_app
 from cli.principal import principal_app
 from cli.support import Context, console, ctx_of, handle_errors, run
 from cli.task import results_app, task_app
+from domain.errors import LiaisonError
 
 app = typer.Typer(help="Liaison: cross-border operations, event-sourced on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -78,7 +79,12 @@ def rebuild_read_models(ctx: typer.Context) -> None:
     while the worker runs: each stream is projected under its own lock, once."""
     from store.projections import Projector
 
-    events = Projector(ctx_of(ctx).engine).rebuild()
+    projector = Projector(ctx_of(ctx).engine)
+    events = projector.rebuild()
+    behind = projector.behind()
+    if behind:  # each failure is in the log with its traceback
+        raise LiaisonError("internal", f"{len(behind)} operations could not be projected (see the log): "
+                                       + ", ".join(behind[:20]))
     console.print(f"[green]rebuilt[/] the read models from {events} events of the audit log", highlight=False)
 
 

@@ -48,8 +48,8 @@ def open_operation(ctx: typer.Context, spec_file: Annotated[Path, typer.Argument
         console.print(f"[yellow]pending[/] {render.text(opening.operation_id)}: Temporal has the opening and it "
                       f"is recorded as soon as a worker runs it (no worker answered within "
                       f"{c.settings.open_patience.total_seconds():g} s); `liaison operation show "
-                      f"{render.text(opening.operation_id)}` shows it then. Sending it again with --key "
-                      f"{opening.key} opens it at most once.", highlight=False)
+                      f"{render.text(opening.operation_id)}` shows it then. Sending it again as `liaison --key "
+                      f"{opening.key} operation open ...` opens it at most once.", highlight=False)
         return
     console.print(f"[green]opened[/] {render.text(opening.operation_id)}", highlight=False)
     console.print(render.operation_panel(opening.state))

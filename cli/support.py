@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from temporalio.service import RPCError, RPCStatusCode
 
 from bootstrap import System, bootstrap
@@ -82,7 +82,7 @@ def _as_liaison_error(error: Exception) -> LiaisonError | None:
         return error
     if isinstance(error, ValidationError):
         return invalid_input(error, "the input")
-    if isinstance(error, DBAPIError):
+    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):  # a constraint is a bug
         return Unavailable(_store_problem(error))
     if isinstance(error, RPCError):
         if error.status is RPCStatusCode.INVALID_ARGUMENT:  # e.g. a malformed visibility query

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from cli import render
 from cli.operation import Justification, OperationId, send
@@ -28,6 +29,20 @@ def pending(ctx: typer.Context,
     actor = client.actor
     state = actor.member_state if actor.role is Role.APPROVER else None
     console.print(render.inbox_table(tasks, f"Pending tasks{' of ' + state if state else ''}"))
+
+
+@task_app.command("notifications")
+@handle_errors
+def notifications(ctx: typer.Context) -> None:
+    """What you were told (approval requests, reminders, escalations, hits ...), newest first."""
+    table = Table(title="Notifications", title_justify="left")
+    for column in ("when (UTC)", "operation", "kind", "message"):
+        table.add_column(column, overflow="fold")
+    for n in run(ctx_of(ctx).client.notifications()):
+        table.add_row(*render.texts(f"{n.created_at:%Y-%m-%d %H:%M:%S}", n.operation_id, n.kind, n.message))
+    if not table.rows:
+        table.caption = "nothing yet"
+    console.print(table)
 
 
 @task_app.command("approve")

@@ -41,6 +41,7 @@ KIND_OF_CODE: dict[str, ErrorKind] = {
     "too_large": ErrorKind.TOO_LARGE,
     "unavailable": ErrorKind.UNAVAILABLE,
     "integrity": ErrorKind.INTEGRITY,
+    "internal": ErrorKind.INTERNAL,
 }
 
 
@@ -56,7 +57,7 @@ class LiaisonError(Exception):
 
     @property
     def kind(self) -> ErrorKind:
-        return KIND_OF_CODE.get(self.code, ErrorKind.WRONG_STATE)
+        return KIND_OF_CODE.get(self.code, ErrorKind.INTERNAL)  # a code nobody classified is a bug
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "field": self.field,

@@ -47,7 +47,7 @@ from workflows.messages import (
     CommandResult,
     OperationInput,
 )
-from workflows.operation import OperationWorkflow
+from workflows.operation import INTERNAL_ERROR, OperationWorkflow
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -75,8 +75,8 @@ class CommandOutcomeUnknown(Unavailable):
 
     def __init__(self, operation_id: str, key: str, cause: str) -> None:
         super().__init__(f"the outcome of the command to {operation_id} is not known yet ({cause}); "
-                                        f"send it again with the idempotency key {key} to learn it: it is "
-                                        "applied at most once", field="idempotency_key", value=key)
+                         f"send it again with the idempotency key {key} (`liaison --key {key} ...`) to learn "
+                         "it: it is applied at most once", field="idempotency_key", value=key)
         self.key = key
 
 
@@ -102,9 +102,13 @@ def _refusal_of(error: WorkflowUpdateFailedError) -> LiaisonError | None:
     details: Any = cause.details[0] if cause.details else None
     if cause.type in _INTEGRITY_TYPES:
         return IntegrityFailure(f"the audit store and the workflow disagree: {cause.message}")
+    if cause.type == INTERNAL_ERROR:
+        return LiaisonError("internal", f"the workflow could not decide the command (a bug, please report it): "
+                                        f"{cause.message}")
     if not (isinstance(details, dict) and "code" in details):
         return None
-    return DomainError(cause.type or "refused", cause.message, field=details.get("field"), value=details.get("value"))
+    return DomainError(cause.type or details["code"], cause.message, field=details.get("field"),
+                       value=details.get("value"))
 
 
 def _is_transient(error: BaseException) -> bool:

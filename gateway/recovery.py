@@ -15,7 +15,7 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
-from domain.errors import DomainError
+from domain.errors import DomainError, Unavailable
 from gateway.history import replay
 from workflows.operation import OperationWorkflow
 
@@ -62,7 +62,7 @@ async def recover(client: Client, operation_id: str, reason: str) -> Recovery:
         await client.get_workflow_handle(operation_id, run_id=response.run_id).signal(
             OperationWorkflow.adopt_stored_tail)
     except RPCError as error:
-        raise DomainError("unavailable", f"{operation_id} was reset (new run {response.run_id}) but could not be "
+        raise Unavailable(f"{operation_id} was reset (new run {response.run_id}) but could not be "
                           f"told to adopt its log ({error.message}); send it the signal adopt_stored_tail: "
                           f"temporal workflow signal -w {operation_id} --name adopt_stored_tail") from None
     return Recovery(operation_id=operation_id, diverged_at_event=diverged, reset_to_event=reset_to,

@@ -87,9 +87,9 @@ class AuditService:
     async def replay(self, actor: Actor, purpose: str | None, operation_id: str, at: datetime | None = None,
                      seq: int | None = None) -> AuditReplay:
         """The state and timeline as of a moment or a sequence number, rebuilt by the workflow's decider."""
-        require_role(actor, "replay an operation", *AUDITORS)
 
         async def read() -> AuditReplay:
+            require_role(actor, "replay an operation", *AUDITORS)
             records = await asyncio.to_thread(self._log.read, operation_id)
             if not records:
                 raise NotFound("operation_id", operation_id, f"operation {operation_id} has no events in the "
@@ -107,10 +107,10 @@ class AuditService:
                      progress: Progress | None = None) -> list[Verification]:
         """Sequence, chain and Temporal's witnessed heads of each stream (None: every stream the log or
         Temporal knows of). One named operation that neither knows is not found."""
-        require_role(actor, "verify the audit log", *AUDITORS)
         action = "audit verify" + (" --all" if operation_ids is None else "")
 
         async def read() -> list[Verification]:
+            require_role(actor, "verify the audit log", *AUDITORS)
             results = await self._verify(operation_ids, progress or NoProgress())
             if operation_ids and len(results) == 1 and not results[0].events and not results[0].witnesses:
                 raise NotFound("operation_id", operation_ids[0], f"operation {operation_ids[0]} is unknown: it has "
@@ -140,9 +140,9 @@ class AuditService:
 
     async def export(self, actor: Actor, purpose: str | None, operation_id: str, file: Path) -> Export:
         """A self-contained bundle (log and Temporal histories) that `audit verify --bundle` checks offline."""
-        require_role(actor, "export an operation", *AUDITORS)
 
         async def read() -> Export:
+            require_role(actor, "export an operation", *AUDITORS)
             records = await asyncio.to_thread(self._log.read, operation_id)
             if not records:
                 raise NotFound("operation_id", operation_id, f"operation {operation_id} has no events in the "
@@ -166,9 +166,9 @@ class AuditService:
     async def server_histories(self, actor: Actor, purpose: str | None, workflow_id: str | None = None,
                                query: str | None = None) -> list[ReplayOutcome]:
         """Replay histories read from the server: they hold the operation's data, so it is a consultation."""
-        require_role(actor, "replay Temporal histories", *AUDITORS)
 
         async def read() -> list[ReplayOutcome]:
+            require_role(actor, "replay Temporal histories", *AUDITORS)
             client = await self._client()
             found = (await histories_from_server(client, query) if query
                      else await histories_of_workflow(client, workflow_id or ""))
@@ -191,9 +191,9 @@ class AuditService:
         return verify_checkpoints(self._engine, self.public_key())
 
     async def prove(self, actor: Actor, purpose: str | None, operation_id: str, seq: int) -> Proof:
-        require_role(actor, "prove an event's inclusion", *AUDITORS)
 
         async def read() -> Proof:
+            require_role(actor, "prove an event's inclusion", *AUDITORS)
             latest = Checkpoints(self._engine).latest(key_id(self.public_key()))
             if latest is None:
                 raise NotFound("checkpoint", None, "no checkpoint yet: take one with `liaison audit checkpoint`")

@@ -19,6 +19,7 @@ from gateway.deconfliction import Precheck
 from gateway.history import ReplayOutcome
 from gateway.recovery import Recovery
 from services.audit import AuditReplay, Export, Progress, Proof
+from services.notifications import NotificationView
 from services.operations import CommandOutcome, Opening, OperationFilter
 from store.consultations import Consultation
 from store.read_models import OperationSummary, PendingTaskView
@@ -78,6 +79,9 @@ class LiaisonClient:
 
     async def pending_tasks(self, operation_id: str | None = None) -> list[PendingTaskView]:
         return await self._system.tasks.pending(self.actor, self._purpose, operation_id)
+
+    async def notifications(self) -> list[NotificationView]:
+        return await self._system.notifications.inbox(self.actor, self._purpose)
 
     async def check_targets(self, targets: Sequence[Target], default_state: str | None) -> Precheck:
         return await self._system.deconfliction.check(self.actor, self._purpose, targets, default_state)

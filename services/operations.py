@@ -27,7 +27,7 @@ from domain.visibility import (
     withheld_line,
 )
 from gateway.audit import TimelineEntry, replay, timeline
-from gateway.operations import OperationsGateway, new_idempotency_key
+from gateway.operations import new_idempotency_key
 from services.consultations import ConsultationService
 from services.ports import Temporal
 from store.audit_log import AuditLog
@@ -106,13 +106,13 @@ class OperationService:
     async def _caught_up(self, operation_id: str, seq: int) -> None:
         """Read-your-writes: the read models hold the command's events before the reply goes out. The
         append activity projects them; this catches up should it have failed or not run yet."""
-        if await asyncio.to_thread(self._read_models.projected_seq, operation_id) < seq:
-            await asyncio.to_thread(self._projector.catch_up, operation_id)
+        try:
+            if await asyncio.to_thread(self._read_models.projected_seq, operation_id) < seq:
+                await asyncio.to_thread(self._projector.catch_up, operation_id)
+        except Exception as error:  # the command is recorded: never report it failed; lists catch up later
+            log.warning("read_models_behind", operation_id=operation_id, seq=seq, error=str(error), exc_info=True)
 
     # --- reads ------------------------------------------------------------------------------------
-
-    async def gateway(self) -> OperationsGateway:
-        return await self._temporal.gateway()
 
     async def state(self, operation_id: str) -> OperationState:
         """The operation as its audit log has it, unredacted: for the services, never a reply."""
@@ -168,8 +168,13 @@ class OperationService:
         participant = None if actor.role in READ_ANY_OPERATION else actor.member_state or "-"
 
         async def read() -> list[OperationSummary]:
-            return await asyncio.to_thread(self._read_models.summaries, where.phase, where.member_state,
+            rows = await asyncio.to_thread(self._read_models.summaries, where.phase, where.member_state,
                                            where.min_priority, where.parked, participant)
+            if participant is None:
+                return rows
+            # The reasons name what matched in hits, which may be a withheld target's: `show` redacts them
+            # for the reader; a list says only that the operation is blocked.
+            return [row.model_copy(update={"blocked_reasons": []}) for row in rows]
 
         return await self._consultations.reading(actor, purpose, "operation list", [], read,
                                                  served=lambda rows: [row.operation_id for row in rows])

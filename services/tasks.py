@@ -26,10 +26,10 @@ class TaskService:
                       ) -> list[PendingTaskView]:
         """Tasks awaiting approval, soonest due first, from the read model (one indexed query): an approver
         sees its own member state's, a coordinator every state's."""
-        require_role(actor, "list pending tasks", *INBOX_ROLES)
         member_state = actor.member_state if actor.role is Role.APPROVER else None
 
         async def read() -> list[PendingTaskView]:
+            require_role(actor, "list pending tasks", *INBOX_ROLES)
             if operation_id is not None:  # one operation: it must exist and be the reader's
                 require_reader(actor, await self._operations.state(operation_id))
             return await asyncio.to_thread(self._read_models.pending_tasks, member_state, operation_id)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import Connection, Delete, Engine, Table, bindparam, delete, func, insert, select, text, update
 
 from domain import events as ev
@@ -174,8 +175,13 @@ def _load(conn: Connection, stream_id: str) -> StreamProgress:
     row = conn.execute(_SELECT_PROGRESS, {"stream": stream_id}).first()
     if row is None:
         return StreamProgress()
+    try:
+        state = OperationState.model_validate(row.state)
+    except ValidationError as error:  # stored by an earlier shape of the state: fold the stream again
+        log.warning("projection_state_refolded", stream_id=stream_id, error=str(error).splitlines()[0])
+        return StreamProgress()
     raised = {hit_id: as_utc(datetime.fromisoformat(at)) for hit_id, at in row.hits_raised_at.items()}
-    return StreamProgress(seq=row.seq, state=OperationState.model_validate(row.state), hits_raised_at=raised)
+    return StreamProgress(seq=row.seq, state=state, hits_raised_at=raised)
 
 
 def _new_records(conn: Connection, stream_id: str, after: int) -> list[AuditRecord]:

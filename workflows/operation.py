@@ -66,6 +66,7 @@ DECONFLICT_TIMEOUT = timedelta(seconds=60)
 # on another worker after this long, instead of waiting out its whole start-to-close timeout.
 HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 SYSTEM_ROLE = "system"
+INTERNAL_ERROR = "InternalError"  # the failure type of a bug in deciding a command
 # Appends run as regular activities, scheduled only once the workflow task that decided them is
 # durable, and carry records the workflow itself numbered and chained. Runs recorded before took a
 # local activity that could write for a workflow task later discarded, with per-run random event ids.
@@ -200,6 +201,9 @@ class OperationWorkflow:
                 decide(self._appending, stamped, stamp_of(stamped), self._rules_version())
             except DomainError as pending_error:
                 raise _refusal(pending_error) from None
+        except Exception as error:  # a bug, not a refusal: said so, so that the caller does not retry it
+            raise ApplicationError(f"deciding {command.kind} failed: {type(error).__name__}: {error}",
+                                   type=INTERNAL_ERROR, non_retryable=True) from None
 
     @workflow.update
     async def opened_state(self) -> OperationState:

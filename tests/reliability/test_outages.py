@@ -129,7 +129,8 @@ async def test_two_hundred_operations_in_flight(tmp_path: Path, tally: Tally) ->
             await open_in_prepare(system.gateway, operation_id, results_grace=timedelta(minutes=10))
             task = await plan(system.gateway, operation_id)
             tally.sent.append(await tracked(system.gateway, operation_id, "approve", approve(task, 1)))
-            await schedule(system.gateway, operation_id, start_in=3, lasts=1)
+            # a crowd of 200 on two cores waits seconds per command: the day starts well after it is sent
+            await schedule(system.gateway, operation_id, start_in=60, lasts=1)
             await eventually(lambda: _executing(system.gateway, operation_id), 120, f"{operation_id} executing")
             for member_state in ("BG", "EL"):
                 tally.sent.append(await tracked(system.gateway, operation_id, f"report {member_state}",

@@ -3,6 +3,7 @@ once, and an opening slower than the caller's patience is pending, never refused
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +14,13 @@ from temporalio.client import Client
 from bootstrap import System, bootstrap
 from domain import commands as cmd
 from domain.errors import NotAuthorised
+from domain.model import TaskKind
 from domain.prioritisation import ScoringPolicy
 from store.audit_log import AuditLog
+from store.consultations import Consultations
 from tests.conftest import SERVER_SETTINGS
 from tests.services.conftest import PATIENCE, actor, client_settings
-from tests.workflows.scenario import LOW_ASSESSMENT, SPEC
+from tests.workflows.scenario import ASSESSMENT, LOW_ASSESSMENT, SPEC, later
 from tests.workflows.test_lifecycle import record_history
 from worker import build_worker
 
@@ -88,3 +91,26 @@ async def test_an_opening_slower_than_the_callers_patience_is_pending_and_later_
         assert shown.code_name == request.spec.code_name
         types = [r.type for r in AuditLog(system.engine).read(request.operation_id)]
         assert types.count("operation_opened") == 1
+
+
+async def test_each_principal_reads_the_notifications_addressed_to_it(system: System) -> None:
+    request = _open_request(uuid.uuid4().hex[:8])
+    coordinator = actor(system, "coord-1")
+    await system.operations.open(coordinator, request)
+    await system.operations.send(coordinator, request.operation_id, cmd.SubmitForPrioritisationRequest(
+        assessment=ASSESSMENT))
+    await system.operations.send(coordinator, request.operation_id, cmd.DecidePriorityRequest())
+    await system.operations.send(coordinator, request.operation_id, cmd.PlanTaskRequest(
+        member_state="EL", task_kind=TaskKind.SEARCH, description="search", due=later(3600)))
+    mine: list[str] = []
+    for _ in range(100):  # the notice is sent just after the task is stored
+        mine = [n.kind for n in await system.notifications.inbox(actor(system, "ap-el-1"), "inbox")
+                if n.operation_id == request.operation_id]
+        if mine:
+            break
+        await asyncio.sleep(0.05)
+    assert mine == ["approval_requested"]
+    others = await system.notifications.inbox(actor(system, "ap-bg-1"), "inbox")
+    assert request.operation_id not in {n.operation_id for n in others}
+    logged = Consultations(system.engine).search(request.operation_id, "ap-el-1")
+    assert logged and logged[-1].action == "notifications" and logged[-1].outcome == "served"

@@ -116,3 +116,18 @@ async def test_a_read_without_a_purpose_is_refused_and_logged(
         await system.operations.show(actor(system, "lo-bg"), "  ", operation_id)
     logged = [c for c in Consultations(system.engine).search(operation_id) if c.justification == ""]
     assert logged and logged[-1].outcome == "refused"
+
+
+async def test_a_read_refused_for_the_role_is_logged_as_refused(
+        system: System, matrix: tuple[str, dict[str, str], dict[str, str]]) -> None:
+    operation_id, _, _ = matrix
+    officer = actor(system, "lo-bg")
+    with pytest.raises(NotAuthorised, match="may not replay an operation"):
+        await system.audit.replay(officer, "curious", operation_id)
+    with pytest.raises(NotAuthorised, match="may not list pending tasks"):
+        await system.tasks.pending(officer, "curious", operation_id)
+    with pytest.raises(NotAuthorised, match="a liaison officer checks for BG"):
+        await system.deconfliction.check(officer, "curious", [Target(name="Someone")], "DE")
+    logged = [c for c in Consultations(system.engine).search(actor_id="lo-bg") if c.justification == "curious"]
+    assert [(c.action, c.outcome) for c in logged] == [
+        ("audit replay", "refused"), ("task pending", "refused"), ("deconfliction check", "refused")]
