@@ -67,10 +67,11 @@ from domain.prioritisation import ScoringPolicy
 from domain.signing import sign_checkpoint, verify_checkpoint
 from domain.state import OperationState, evolve
 from domain.timing import Timing
+from domain.utc import as_utc
 from domain.verification import verify_stream
 from gateway.checkpoints import generate_key
 from store.audit_log import RECORD_COLUMNS, record_from_row
-from store.db import as_utc, gc_paused, make_engine, upgrade
+from store.db import gc_paused, make_engine, upgrade
 from store.tables import audit_events
 
 console = Console(width=None if sys.stdout.isatty() else 150)

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Engine, Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from domain.audit import MAX_EVENTS_PER_COMMAND, AuditRecord, ChainHead, chain_hash, event_id_for, extend_chain
-from store.db import as_utc, gc_paused, write_transaction
+from domain.utc import as_utc
+from store.db import gc_paused, write_transaction
 from store.tables import audit_events as t
 
 _FIELDS = ("stream_id", "seq", "event_id", "type", "payload", "actor_id", "actor_role",

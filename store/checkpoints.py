@@ -16,8 +16,9 @@ from sqlalchemy import Engine, Row, func, select, text
 from domain.audit import AuditRecord
 from domain.merkle import audit_leaf, root
 from domain.signing import Checkpoint, PrivateKeyInput, sign_checkpoint
+from domain.utc import as_utc
 from store.audit_log import RECORD_COLUMNS, record_from_row
-from store.db import as_utc, gc_paused, insert_ignoring_conflict, write_transaction
+from store.db import gc_paused, insert_ignoring_conflict, write_transaction
 from store.tables import audit_checkpoints as c
 from store.tables import audit_events as t
 

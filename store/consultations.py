@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, select
 
 from domain.actors import Actor
-from store.db import as_utc, write_transaction
+from domain.utc import as_utc
+from store.db import write_transaction
 from store.tables import consultations as t
 
 

@@ -25,7 +25,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from domain.deconfliction import match
 from domain.deconfliction.entries import EntryKind, Hit, IndexEntry, person_hit, privatise, window_hit
-from store.db import as_utc, write_transaction
+from domain.utc import as_utc
+from store.db import write_transaction
 from store.tables import (
     deconfliction_identifiers as identifiers_t,
 )

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from store.db import as_utc, insert_ignoring_conflict, write_transaction
+from domain.utc import as_utc
+from store.db import insert_ignoring_conflict, write_transaction
 from store.tables import notifications as t
 
 

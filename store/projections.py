@@ -25,8 +25,9 @@ from domain import events as ev
 from domain.audit import AuditRecord, event_of
 from domain.model import DeconflictionHit, Task
 from domain.state import OperationState, evolve
+from domain.utc import as_utc
 from store.audit_log import RECORD_COLUMNS, record_from_row
-from store.db import as_utc, gc_paused, write_transaction
+from store.db import gc_paused, write_transaction
 from store.tables import audit_events, open_hits, operation_participants, operation_summaries, pending_tasks
 from store.tables import projection_streams as streams
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Row, Select, select
 
 from domain.model import Phase
 from domain.reference import canonical_code
-from store.db import as_utc
+from domain.utc import as_utc
 from store.tables import open_hits, operation_participants, operation_summaries, pending_tasks
 from store.tables import projection_streams as streams
 

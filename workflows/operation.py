@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import notices_for
     from domain.rules import RulesVersion
     from domain.schedule import due_commands, next_deadline
-    from domain.state import OperationState, evolve
+    from domain.state import OperationState, fold
     from workflows.messages import (
         CODE_NAME,
         LEAD_STATE,
@@ -259,9 +259,7 @@ class OperationWorkflow:
             events = decide(self._state, command, stamp_of(command), self._rules_version())
         except DomainError as error:
             raise _refusal(error) from None
-        applied = self._state
-        for event in events:
-            applied = evolve(applied, event)
+        applied = fold(events, self._state)
         self._appending = applied
         try:
             await self._append(events, key or system_event_key(self._head.seq + 1))
@@ -426,8 +424,7 @@ class OperationWorkflow:
         except ActivityError as error:
             raise _integrity_failure(str(error.cause or error)) from None
         before = self._state
-        for record in tail:
-            self._state = evolve(self._state, event_of(record))
+        self._state = fold((event_of(record) for record in tail), self._state)
         self._head = head_of(tail, self._head)
         self._adopt_stored_tail = False
         self._adopted = True

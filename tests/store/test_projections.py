@@ -22,10 +22,10 @@ from domain.audit import AuditRecord, ChainHead, event_id_for, extend_chain, rec
 from domain.model import DeconflictionHit, HandlingCode, HitResolution, Phase
 from domain.prioritisation import ScoringPolicy
 from domain.state import OperationState, fold
+from domain.utc import as_utc
 from gateway.audit import replay
 from store import projections
 from store.audit_log import AuditLog
-from store.db import as_utc
 from store.notifications import Notifications
 from store.projections import READ_MODEL_TABLES, Projector
 from store.read_models import ReadModels
