@@ -100,6 +100,18 @@ def intelligence_table(items: list[Intelligence], title: str = "Intelligence") -
     return table
 
 
+def targets_table(state: OperationState) -> Table:
+    """The targets the reader may see (a withheld one is not in the state it is given)."""
+    table = Table(title="Targets", title_justify="left")
+    for column in ("target", "kind", "name", "born", "from", "handling", "identifiers"):
+        table.add_column(column, overflow="fold")
+    for t in state.targets:
+        named = ", ".join(f"{n.kind.value} {n.value}" for n in t.identifiers)
+        table.add_row(*texts(t.target_id, t.kind.value, t.name, t.date_of_birth or "", t.contributed_by,
+                             t.handling_code.value, named))
+    return table
+
+
 def hits_table(state: OperationState) -> Table:
     table = Table(title="Deconfliction hits", title_justify="left")
     for column in ("hit", "ours", "matched", "other state", "point of contact", "handling", "resolution"):
@@ -135,6 +147,8 @@ def operation_panel(state: OperationState) -> Group:
     if state.missing_states:
         lines.append(f"[yellow]no results from:[/] {', '.join(state.missing_states)}")
     parts: list[object] = [Panel("\n".join(lines), title="Operation", title_align="left")]
+    if state.targets:
+        parts.append(targets_table(state))
     if state.hits:
         parts.append(hits_table(state))
     if state.tasks:

@@ -253,3 +253,15 @@ async def test_lists_survive_a_rebuild_of_the_read_models(cli: Cli, in_prepare: 
     assert in_prepare not in (await cli("operation", "list", actor="lo-fr")).output  # FR takes no part
     inbox = await cli("task", "pending", actor="ap-bg-1")
     assert in_prepare in inbox.output and "TK1" in inbox.output
+
+
+async def test_show_lists_the_targets_a_reader_may_see(cli: Cli, in_prepare: str, tmp_path: Path) -> None:
+    target = tmp_path / "h2.yaml"
+    target.write_text("name: Withheld Person\ncontributed_by: BG\nhandling_code: H2\n", encoding="utf-8")
+    assert (await cli("operation", "add-target", in_prepare, str(target), actor="lo-bg")).exit_code == 0
+    own = await cli("operation", "show", in_prepare, actor="lo-bg")
+    assert "Targets" in own.output and "Withheld Person" in own.output and "Иван Петров" in own.output
+    other = await cli("operation", "show", in_prepare, actor="ap-el-1")
+    assert other.exit_code == 0 and "Иван Петров" in other.output and "Withheld Person" not in other.output
+    timeline = await cli("operation", "timeline", in_prepare, actor="ap-el-1")
+    assert "withheld: H2 from BG" in " ".join(timeline.output.split()) and "Withheld Person" not in timeline.output
