@@ -91,14 +91,15 @@ def audit_verify(ctx: typer.Context,
             report = verify_bundle(bundle)
         except BundleUnreadable as error:
             fail(str(error))
-        console.print(f"bundle {bundle}: manifest sha256 {report.manifest_sha256}, "
-                      f"{report.histories} Temporal histories", highlight=False)
-        _print_verification(report.verification)
+        console.print(f"bundle {render.text(bundle)}: manifest sha256 {report.manifest_sha256}, "
+                      f"{report.histories} Temporal {'history' if report.histories == 1 else 'histories'}",
+                      highlight=False)
         forged = expect_sha256 is not None and expect_sha256.strip().lower() != report.manifest_sha256
-        if forged:
+        if forged:  # first: whatever the chain says, this is not the bundle that was exported
             console.print(f"[red]finding[/] the manifest digest is {report.manifest_sha256}, not the "
-                          f"{expect_sha256} the exporter gave: this is not the bundle that was exported",
-                          highlight=False)
+                          f"{render.text(expect_sha256)} the exporter gave: this is not the bundle that was "
+                          "exported (its own chain is checked below)", highlight=False)
+        _print_verification(report.verification)
         raise typer.Exit(0 if report.intact and not forged else 1)
     if not operation_id and not all_streams:
         fail("name an operation, or pass --all (or --bundle FILE)")

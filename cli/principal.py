@@ -22,8 +22,9 @@ def principal_add(ctx: typer.Context, principal_id: str,
                   state: Annotated[str | None, typer.Option(
                       "--state", help="Member state (not for coordinators/auditors).")] = None) -> None:
     """Register a principal (id, role, member state)."""
-    added = ctx_of(ctx).system.principals.add(principal_id, role, name, state)
-    console.print(f"[green]registered[/] {render.text(added.id)} ({role.value}"
+    added, created = ctx_of(ctx).system.principals.add(principal_id, role, name, state)
+    label = "[green]registered[/]" if created else "[yellow]already registered[/]"
+    console.print(f"{label} {render.text(added.id)} ({role.value}"
                   f"{' of ' + added.member_state if added.member_state else ''})", highlight=False)
 
 

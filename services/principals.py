@@ -24,20 +24,26 @@ class PrincipalService:
                                 field="actor", value=principal_id)
         return Actor(id=principal.id, role=Role(principal.role), member_state=principal.member_state)
 
-    def add(self, principal_id: str, role: Role, name: str = "", member_state: str | None = None) -> Principal:
-        """Register a principal; the same again is a no-op, another role or state for its id a conflict."""
+    def add(self, principal_id: str, role: Role, name: str = "", member_state: str | None = None
+            ) -> tuple[Principal, bool]:
+        """Register a principal; the same again is a no-op (False), another role or state for its id a
+        conflict."""
         if role is Role.SYSTEM:
             raise InvalidInput("role", role.value, "role: 'system' is reserved for the workflow itself")
         if role in STATE_ROLES and not member_state:
+            article = "an" if role.value[0] in "aeiou" else "a"
             raise InvalidInput("member_state", member_state,
-                               f"--state: a {role.value} acts for a member state; name it")
+                               f"--state: {article} {role.value} acts for a member state; name it")
+        if role not in STATE_ROLES and member_state:
+            raise InvalidInput("member_state", member_state, f"--state: a {role.value} acts for the task force, "
+                               "not for a member state; leave --state out")
         code = participant(member_state, "--state") if member_state else None
         principal = Principal(id=principal_id, display_name=name or principal_id, role=role.value, member_state=code)
         try:
-            self._principals.add(principal)
+            created = self._principals.add(principal)
         except PrincipalConflict as conflict:
             raise DomainError("conflict", str(conflict), field="principal_id", value=principal_id) from None
-        return principal
+        return principal, created
 
     def list(self) -> list[Principal]:
         return self._principals.list()

@@ -29,13 +29,13 @@ class Principals:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, principal: Principal) -> None:
-        """Store a principal; adding one again with the same role and state is a no-op (the first
-        display name stays), with another role or state a PrincipalConflict."""
+    def add(self, principal: Principal) -> bool:
+        """Store a principal (True); adding one again with the same role and state is a no-op (False, the
+        first display name stays), with another role or state a PrincipalConflict."""
         with write_transaction(self.engine) as conn:
             values = {**principal.model_dump(), "created_at": datetime.now(UTC)}
             if insert_ignoring_conflict(conn, t, values):
-                return
+                return True
             row = conn.execute(select(t).where(t.c.id == principal.id)).one()
         existing = Principal(**{k: row._mapping[k] for k in Principal.model_fields})
         if (existing.role, existing.member_state) != (principal.role, principal.member_state):
@@ -43,6 +43,7 @@ class Principals:
                 f"principal {principal.id!r} already exists as {existing.role}"
                 f"{' of ' + existing.member_state if existing.member_state else ''}; "
                 f"a principal's role and member state cannot change: register another id")
+        return False
 
     def get(self, principal_id: str) -> Principal | None:
         with self.engine.connect() as conn:

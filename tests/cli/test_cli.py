@@ -217,7 +217,11 @@ async def test_a_store_that_is_down_or_not_migrated_is_named(tmp_path: Path) -> 
 async def test_a_principal_is_registered_once_and_cannot_change_role(cli: Cli) -> None:
     again = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "BG", "--name", "Other",
                       actor=None)
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 0 and "already registered ap-bg-1" in again.output, again.output
+    coordinator_of_a_state = await cli("principal", "add", "x-coord", "--role", "coordinator", "--state", "BG",
+                                       actor=None)
+    assert coordinator_of_a_state.exit_code == exit_of("invalid_input")
+    assert "acts for the task force" in coordinator_of_a_state.output
     changed = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "EL", actor=None)
     assert changed.exit_code == exit_of("conflict")
     assert "'ap-bg-1' already exists as approver of BG" in changed.output
