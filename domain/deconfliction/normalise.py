@@ -160,6 +160,15 @@ NORMALISERS: dict[IdentifierKind, Callable[[str, str | None], tuple[str, ...]]] 
 }
 
 
+def clean_text(value: str) -> str:
+    """The text as a reader sees it: Unicode format characters (zero-width spaces and joiners, bidi
+    controls, soft hyphens: category Cf) removed, and compatibility forms (full-width letters, ligatures)
+    folded by NFKC. Every identifier and name passes through it before it is normalised, so an invisible
+    character never keeps two equal values apart."""
+    visible = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible)
+
+
 def identifier_key(identifier: Identifier, contributing_state: str) -> str:
     """The canonical key of an identifier: "phone:+359888123456", "iban:BG80BNBG96611020345678",
     "email:a@b.eu", "vehicle:BG:CA1234AB", "identity_document:passport:BG:381234567", "company:BG:201234567",
@@ -169,7 +178,7 @@ def identifier_key(identifier: Identifier, contributing_state: str) -> str:
     normaliser = NORMALISERS.get(kind)
     if normaliser is None:
         raise InvalidInput("identifier.kind", kind, f"identifier kind {kind!r} has no normalisation rule")
-    return ":".join((kind.value, *normaliser(identifier.value, country)))
+    return ":".join((kind.value, *normaliser(clean_text(identifier.value), country)))
 
 
 # --- person names --------------------------------------------------------------------------------
@@ -318,6 +327,7 @@ def _fold_latin(text: str) -> str:
 
 def _romanisations(name: str) -> list[str]:
     """Every plausible Latin spelling of ``name`` (not yet folded)."""
+    name = clean_text(name)
     lowered = name.lower()
     has_cyrillic = any("\u0400" <= ch <= "\u04ff" for ch in lowered)
     has_greek = any("\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff" for ch in lowered)
@@ -374,6 +384,7 @@ def name_variants(name: str) -> set[str]:
 def split_name(name: str) -> list[tuple[str, str]]:
     """Each romanised variant as (given names, surname). The surname is the token written in capitals
     when some are ("PETROV Ivan"), else the last one; matching also tries the other assignment."""
+    name = clean_text(name)
     upper = _uppercase_surname_tokens(name)
     parts: list[tuple[str, str]] = []
     for tokens in name_tokens(name):

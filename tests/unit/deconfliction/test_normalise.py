@@ -197,3 +197,43 @@ def test_split_name_takes_capitals_as_surname_else_the_last_token() -> None:
     assert split_name("PETROV Ivan") == [("ivan", "petrov")]
     assert split_name("Ivan Georgiev Petrov") == [("ivan georgiev", "petrov")]
     assert split_name("Иван Петров")[0] == ("ivan", "petrov")
+
+
+# Invisible characters: every Unicode format character (category Cf) and full-width compatibility forms.
+_FORMAT_CHARACTERS = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e",
+                                      "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066",
+                                      "\u2067", "\u2068", "\u2069", "\u061c"])
+
+
+@st.composite
+def _with_invisibles(draw: st.DrawFn, text: str) -> str:
+    """text with format characters slipped in at any places."""
+    chars = list(text)
+    for _ in range(draw(st.integers(1, 4))):
+        chars.insert(draw(st.integers(0, len(chars))), draw(_FORMAT_CHARACTERS))
+    return "".join(chars)
+
+
+@given(st.data(), st.sampled_from([
+    (IdentifierKind.EMAIL, "ivan.petrov@example.bg"), (IdentifierKind.PHONE, "+359 888 123 456"),
+    (IdentifierKind.IBAN, "BG80 BNBG 9661 1020 3456 78"), (IdentifierKind.VEHICLE, "CA 1234 AB")]))
+def test_invisible_characters_never_keep_two_equal_identifiers_apart(data: st.DataObject,
+                                                                     case: tuple[IdentifierKind, str]) -> None:
+    kind, value = case
+    hidden = data.draw(_with_invisibles(value))
+    plain = identifier_key(Identifier(kind=kind, value=value), "BG")
+    assert identifier_key(Identifier(kind=kind, value=hidden), "BG") == plain
+
+
+@given(st.data(), st.sampled_from(["Иван Петров", "PETROV Ivan", "Ιωάννης Παπαδόπουλος", "Dušan Šarac"]))
+def test_invisible_characters_never_keep_two_equal_names_apart(data: st.DataObject, name: str) -> None:
+    hidden = data.draw(_with_invisibles(name))
+    assert name_variants(hidden) == name_variants(name)
+    assert split_name(hidden) == split_name(name)
+
+
+def test_full_width_and_ligature_forms_fold_like_their_plain_letters() -> None:
+    assert name_variants("Ｉｖａｎ Ｐｅｔｒｏｖ") == name_variants("Ivan Petrov")
+    assert name_variants("Maﬁa Joﬃ") == name_variants("Mafia Joffi")
+    full_width = identifier_key(Identifier(kind=IdentifierKind.EMAIL, value="ｉｖａｎ@ｅｘａｍｐｌｅ.ｂｇ"), "BG")
+    assert full_width == "email:ivan@example.bg"
