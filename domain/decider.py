@@ -345,6 +345,10 @@ def _drop(state: OperationState, c: cmd.DropTask, now: datetime) -> list[ev.Even
     task = _task(state, c.task_id)
     _require_task_phase(state, task, c.kind)
     _require_task_status(task, "dropped", TaskStatus.REJECTED, TaskStatus.PENDING, TaskStatus.APPROVED)
+    if task.is_release and task.status is TaskStatus.APPROVED:  # the item is released: nothing to drop
+        raise DomainError("wrong_task_status", f"task_id: {task.task_id} released {task.item_id} to "
+                          f"{task.release_to} when it was approved; a release cannot be taken back by dropping "
+                          "its request", field="task_id", value=task.task_id)
     _require_justification(c, "dropping a task needs a reason")
     return [ev.TaskDropped(task_id=task.task_id, **_meta(c, now))]
 

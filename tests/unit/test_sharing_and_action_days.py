@@ -193,6 +193,17 @@ def test_release_request_is_a_task_of_the_provider_and_approval_releases() -> No
     assert fold(d.events) == d.state
 
 
+def test_an_approved_release_cannot_be_dropped_but_a_pending_one_can() -> None:
+    d = shared()
+    d.run(cmd.RequestRelease(actor=officer("DE"), item_id="IN3", to_state="DE"))
+    d.approve("TK1", approver("EL"))
+    refused(d, cmd.DropTask(actor=COORDINATOR, task_id="TK1", justification="no longer needed"), DomainError,
+            "TK1 released IN3 to DE", "cannot be taken back")
+    d.run(cmd.RequestRelease(actor=officer("BG"), item_id="IN3", to_state="BG"))
+    [dropped] = d.run(cmd.DropTask(actor=COORDINATOR, task_id="TK2", justification="asked by mistake"))
+    assert isinstance(dropped, ev.TaskDropped) and d.state.item("IN3").released_to == ("DE",)  # type: ignore[union-attr]
+
+
 def test_release_refused_with_reason_keeps_the_item_hidden() -> None:
     d = shared()
     task_id = release(d, "IN3", "RS")
