@@ -12,6 +12,9 @@ class Role(StrEnum):
     LIAISON_OFFICER = "liaison_officer"
     APPROVER = "approver"
     AUDITOR = "auditor"
+    # Registers, changes and disables principals. It issues no operation command and reads no operation:
+    # it is in no entry of domain/rules.py ROLES nor in domain/visibility.py READ_ANY_OPERATION.
+    ADMINISTRATOR = "administrator"
     SYSTEM = "system"
 
 

@@ -19,6 +19,7 @@ from domain.model import (
     OperationSpec,
     Place,
     Results,
+    StepUp,
     Target,
     TaskKind,
 )
@@ -102,6 +103,7 @@ class ApproveTaskRequest(Request):
 
 class ApproveTask(CommandBase, ApproveTaskRequest):
     kind: Literal["approve_task"] = "approve_task"
+    step_up: StepUp = False  # set by the service once the approver confirmed a one-time code
 
 
 class RejectTaskRequest(Request):
@@ -110,6 +112,7 @@ class RejectTaskRequest(Request):
 
 class RejectTask(CommandBase, RejectTaskRequest):
     kind: Literal["reject_task"] = "reject_task"
+    step_up: StepUp = False  # set by the service once the approver confirmed a one-time code
 
 
 class ReplanTaskRequest(Request):
@@ -262,10 +265,26 @@ COMMAND_OF_REQUEST: dict[type[Request], type[CommandBase]] = {
     request: command for command in COMMAND_TYPES if (request := _request_of(command)) is not None}
 
 
-def command_from(request: Request, actor: Actor) -> Command:
-    """The command a request becomes when the authenticated actor issues it."""
+_SET_BY_THE_WORKFLOW = frozenset({"actor", "issued_at", "kind"})
+
+
+def server_set_fields(command_type: type[CommandBase]) -> frozenset[str]:
+    """The fields of a command that only the server sets: neither its request's (what a caller may send)
+    nor the actor, the stamp and the kind (an approval's step_up, an opening's scoring and timing)."""
+    sent = (_request_of(command_type) or Request).model_fields
+    return frozenset(command_type.model_fields) - set(sent) - _SET_BY_THE_WORKFLOW
+
+
+def command_from(request: Request, actor: Actor, /, **server_set: object) -> Command:
+    """The command a request becomes when the authenticated actor issues it, with the fields the service
+    sets itself (``command_from(request, actor, step_up=True)``); TypeError for a field that is not one of
+    the command's server_set_fields, so a service cannot set what a request carries, nor a misspelt field."""
     command_type = COMMAND_OF_REQUEST.get(type(request))
     if command_type is None:
         raise TypeError(f"{type(request).__name__} is not a request a person may send")
+    unknown = sorted(set(server_set) - server_set_fields(command_type))
+    if unknown:
+        allowed = ", ".join(sorted(server_set_fields(command_type))) or "none"
+        raise TypeError(f"{command_type.__name__} has no server-set field {', '.join(unknown)} (it has: {allowed})")
     fields = {name: getattr(request, name) for name in type(request).model_fields}
-    return command_type.model_validate({**fields, "actor": actor})  # type: ignore[return-value]
+    return command_type.model_validate({**fields, **server_set, "actor": actor})  # type: ignore[return-value]

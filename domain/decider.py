@@ -307,9 +307,10 @@ def _approve(state: OperationState, c: cmd.ApproveTask, now: datetime) -> list[e
         raise DomainError("four_eyes", f"task {task.task_id} needs two different approvers of "
                           f"{task.member_state}; {c.actor.id} has already approved it",
                           field="actor", value=c.actor.id)
-    events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, **_meta(c, now))]
+    events: list[ev.Event] = [ev.TaskApprovalGiven(task_id=task.task_id, approver=c.actor.id, step_up=c.step_up,
+                                                   **_meta(c, now))]
     if len(task.approvals) + 1 >= task.approvals_needed:
-        events.append(ev.TaskApproved(task_id=task.task_id, **_meta(c, now)))
+        events.append(ev.TaskApproved(task_id=task.task_id, step_up=c.step_up, **_meta(c, now)))
         if task.is_release and task.item_id and task.release_to:
             events.append(ev.ItemReleased(item_id=task.item_id, to_state=task.release_to, **_meta(c, now)))
     return events
@@ -321,7 +322,7 @@ def _reject(state: OperationState, c: cmd.RejectTask, now: datetime) -> list[ev.
     require_state_of(c.actor, task.member_state, f"reject task {task.task_id}")
     _require_task_status(task, "rejected", TaskStatus.PENDING)
     _require_justification(c, "a rejection needs a reason")
-    return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, **_meta(c, now))]
+    return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, step_up=c.step_up, **_meta(c, now))]
 
 
 def _replan(state: OperationState, c: cmd.ReplanTask, now: datetime) -> list[ev.Event]:
@@ -438,7 +439,16 @@ def _escalate(state: OperationState, c: cmd.EscalateApproval, now: datetime) -> 
 
 # --- intelligence sharing and partners -------------------------------------------------------------
 
+ReleaseAnswerer = Callable[[OperationState, Intelligence, str], str]
+
+
 def _request_release(state: OperationState, c: cmd.RequestRelease, now: datetime) -> list[ev.Event]:
+    """Rules v1: the release is a task of the item's provider, whoever it is."""
+    return _release_request(state, c, now, answered_by=lambda state, item, to_state: item.contributed_by)
+
+
+def _release_request(state: OperationState, c: cmd.RequestRelease, now: datetime,
+                     answered_by: ReleaseAnswerer) -> list[ev.Event]:
     item = found({i.item_id: i for i in state.intelligence}, c.item_id, field="item_id",
                  what="an intelligence item", where=f"operation {state.operation_id}", listed_as="items")
     to_state = _participant_of(state, c.to_state, "to_state")
@@ -450,9 +460,11 @@ def _request_release(state: OperationState, c: cmd.RequestRelease, now: datetime
     if any(t.is_release and t.item_id == item.item_id and t.release_to == to_state
            and t.status is TaskStatus.PENDING for t in state.tasks.values()):
         raise DomainError("already_requested", f"a release of {item.item_id} to {to_state} already awaits "
-                          f"{item.contributed_by}'s answer", field="item_id", value=item.item_id)
-    task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=item.contributed_by, kind=TaskKind.RELEASE,
-                description=f"Release {item.item_id} ({item.handling_code.value}) to {to_state}",
+                          f"{answered_by(state, item, to_state)}'s answer", field="item_id", value=item.item_id)
+    answerer = answered_by(state, item, to_state)
+    on_behalf = "" if answerer == item.contributed_by else f", on behalf of partner {item.contributed_by}, its provider"
+    task = Task(task_id=f"TK{state.task_counter() + 1}", member_state=answerer, kind=TaskKind.RELEASE,
+                description=f"Release {item.item_id} ({item.handling_code.value}) to {to_state}{on_behalf}",
                 due=now + state.timing.release_answer_within, item_id=item.item_id, release_to=to_state)
     return [ev.TaskPlanned(task=task, **_meta(c, now))]
 
@@ -657,9 +669,70 @@ _DECIDERS: dict[type[cmd.CommandBase], Decider] = {
 }
 
 
+# --- rules v2: operational partners take no operational task and never approve ---------------------
+
+def _no_task_for_a_partner(state: OperationState, task: Task, given: str) -> None:
+    if task.member_state in state.partners and not task.is_release:
+        raise InvalidInput("member_state", given, f"member_state: {task.member_state} is an operational partner of "
+                           f"operation {state.operation_id}, and partners take no operational tasks: plan it for a "
+                           f"member state ({', '.join(state.participating_states)})")
+
+
+def _plan_task_v2(state: OperationState, c: cmd.PlanTask, now: datetime) -> list[ev.Event]:
+    events = _plan_task(state, c, now)
+    planned = events[0]
+    assert isinstance(planned, ev.TaskPlanned)
+    _no_task_for_a_partner(state, planned.task, c.member_state)
+    return events
+
+
+def _replan_v2(state: OperationState, c: cmd.ReplanTask, now: datetime) -> list[ev.Event]:
+    events = _replan(state, c, now)
+    replanned = events[0]
+    assert isinstance(replanned, ev.TaskReplanned)
+    _no_task_for_a_partner(state, replanned.task, replanned.task.member_state)
+    return events
+
+
+def _release_answerer_v2(state: OperationState, item: Intelligence, to_state: str) -> str:
+    """Who answers a release request: the item's provider when it is a member state. A partner never
+    approves, so the release of a partner's item is a task of the lead state, whose approvers record the
+    partner's permission (asked through the partner's liaison officer; they need not read the item, and do
+    not: the decision is the partner's); and when the release is to the lead state itself, a task of the first
+    other participating member state, so that no state signs off what it receives."""
+    if item.contributed_by not in state.partners:
+        return item.contributed_by
+    return next(code for code in state.participating_states if code != to_state)  # lead first; at least two
+
+
+def _request_release_v2(state: OperationState, c: cmd.RequestRelease, now: datetime) -> list[ev.Event]:
+    return _release_request(state, c, now, answered_by=_release_answerer_v2)
+
+
+def _partners_never_approve(decider: Decider) -> Decider:
+    """An approval or rejection refused to an approver of a partner (of a task left from rules v1, say)."""
+    def decide_v2(state: OperationState, c: cmd.ApproveTask | cmd.RejectTask, now: datetime) -> list[ev.Event]:
+        if c.actor.member_state in state.partners:
+            raise NotAuthorised(f"{c.actor.describe()} may not {c.kind.replace('_', ' ')} {c.task_id}: "
+                                f"{c.actor.member_state} is an operational partner, and partners never approve",
+                                field="actor", value=c.actor.id)
+        return decider(state, c, now)
+    return decide_v2
+
+
+_DECIDERS_V2: dict[type[cmd.CommandBase], Decider] = {
+    **_DECIDERS,
+    cmd.PlanTask: _plan_task_v2,
+    cmd.ReplanTask: _replan_v2,
+    cmd.RequestRelease: _request_release_v2,
+    cmd.ApproveTask: _partners_never_approve(_approve),
+    cmd.RejectTask: _partners_never_approve(_reject),
+}
+
 # The deciders of each rules version. A rule change adds a version whose table is the one before with the
 # changed deciders replaced ({**_DECIDERS, cmd.PlanTask: _plan_task_v2}); old versions are never edited.
-RULEBOOK: Mapping[RulesVersion, Mapping[type[cmd.CommandBase], Decider]] = {RulesVersion.V1: _DECIDERS}
+RULEBOOK: Mapping[RulesVersion, Mapping[type[cmd.CommandBase], Decider]] = {
+    RulesVersion.V1: _DECIDERS, RulesVersion.V2: _DECIDERS_V2}
 
 
 def decide_and_evolve(state: OperationState, command: cmd.Command, now: datetime,

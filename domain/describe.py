@@ -11,6 +11,10 @@ def _results(r: Results) -> str:
             f"EUR {r.assets_frozen_eur:,.2f} frozen, {r.victims_safeguarded} victims safeguarded")
 
 
+def _with_step_up(step_up: bool) -> str:
+    return " (with step-up)" if step_up else ""
+
+
 def describe(event: ev.Event) -> str:
     match event:
         case ev.OperationOpened(spec=s):
@@ -32,12 +36,12 @@ def describe(event: ev.Event) -> str:
         case ev.TaskPlanned(task=t) | ev.TaskReplanned(task=t):
             return (f"{t.task_id} {t.kind.value} for {t.member_state}, due {t.due:%Y-%m-%d %H:%M}"
                     + (", four-eyes" if t.four_eyes else "") + f": {t.description}")
-        case ev.TaskApprovalGiven(task_id=task_id, approver=who):
-            return f"{task_id} approved by {who}"
-        case ev.TaskApproved(task_id=task_id):
-            return f"{task_id} fully approved"
-        case ev.TaskRejected(task_id=task_id, approver=who):
-            return f"{task_id} rejected by {who}"
+        case ev.TaskApprovalGiven(task_id=task_id, approver=who, step_up=step_up):
+            return f"{task_id} approved by {who}" + _with_step_up(step_up)
+        case ev.TaskApproved(task_id=task_id, step_up=step_up):
+            return f"{task_id} fully approved" + _with_step_up(step_up)
+        case ev.TaskRejected(task_id=task_id, approver=who, step_up=step_up):
+            return f"{task_id} rejected by {who}" + _with_step_up(step_up)
         case ev.TaskDropped(task_id=task_id):
             return f"{task_id} dropped"
         case ev.ApprovalReminded(task_id=task_id, member_state=state):

@@ -16,6 +16,7 @@ from domain.model import (
     OperationSpec,
     Phase,
     Results,
+    StepUp,
     Target,
     Task,
 )
@@ -83,17 +84,20 @@ class TaskApprovalGiven(EventBase):
     type: Literal["task_approval_given"] = "task_approval_given"
     task_id: str
     approver: str
+    step_up: StepUp = False
 
 
 class TaskApproved(EventBase):
     type: Literal["task_approved"] = "task_approved"
     task_id: str
+    step_up: StepUp = False
 
 
 class TaskRejected(EventBase):
     type: Literal["task_rejected"] = "task_rejected"
     task_id: str
     approver: str
+    step_up: StepUp = False
 
 
 class TaskReplanned(EventBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -152,6 +152,20 @@ class TaskKind(StrEnum):
     OTHER = "other"
 
 
+# Tasks whose measure intrudes on a person's liberty, home, private life or property, as an arrest, a
+# search, covert surveillance, or the tracing, freezing and seizing of assets (financial enquiries are the
+# only kind of those): approving or rejecting one takes a step-up (a one-time code) in the API, and the
+# event records it. Protective tasks (witness protection, victim support), releases of information and
+# "other" are not coercive; tests/unit/test_step_up.py makes every new kind take a side.
+COERCIVE_TASK_KINDS: frozenset[TaskKind] = frozenset({
+    TaskKind.ARREST, TaskKind.SEARCH, TaskKind.SURVEILLANCE, TaskKind.FINANCIAL_ENQUIRY})
+
+# Whether the approver confirmed a one-time code (the API's step-up) for an approval or rejection. Left out
+# of the encoding when False: commands and events without it digest and hash exactly as before it existed,
+# so every stored chain and recorded history holds, and records written before it read as False.
+StepUp = Annotated[bool, Field(exclude_if=lambda done: not done)]
+
+
 class TaskStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -178,6 +192,10 @@ class Task(Frozen):
     @property
     def is_release(self) -> bool:
         return self.kind is TaskKind.RELEASE
+
+    @property
+    def is_coercive(self) -> bool:
+        return self.kind in COERCIVE_TASK_KINDS
 
     @property
     def approvals_needed(self) -> int:

@@ -16,10 +16,13 @@ class RulesVersion(StrEnum):
     chooses one per run (behind workflow.patched), so a recorded history replays under its own rules."""
 
     V1 = "v1"
+    # Operational partners take no operational task, and never approve: the release of a partner's item
+    # is answered by a member state (domain/decider.py, "rules v2").
+    V2 = "v2"
 
 
 # What a caller outside a workflow (a pre-check of a new operation) decides by: what a new run would choose.
-LATEST_RULES = RulesVersion.V1
+LATEST_RULES = RulesVersion.V2
 
 _COORDINATOR = (Role.COORDINATOR,)
 _CONTRIBUTORS = (Role.COORDINATOR, Role.LIAISON_OFFICER)

@@ -39,9 +39,10 @@ def may_read(viewer: Actor, state: OperationState) -> bool:
 
 def require_reader(viewer: Actor, state: OperationState) -> OperationState:
     if not may_read(viewer, state):
-        raise NotAuthorised(f"{viewer.describe()} may not read operation {state.operation_id}: "
-                            f"{viewer.member_state or 'no member state'} takes no part in it (only its lead, "
-                            "participating states and invited partners, coordinators and auditors may)")
+        # An administrator, say: it manages principals, and acts for no state.
+        why = f"{viewer.member_state} takes no part in it" if viewer.member_state else "it acts for no state"
+        raise NotAuthorised(f"{viewer.describe()} may not read operation {state.operation_id}: {why} (only its "
+                            "lead, participating states and invited partners, coordinators and auditors may)")
     return state
 
 

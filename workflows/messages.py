@@ -11,6 +11,7 @@ from domain.audit import AuditRecord, ChainHead
 from domain.commands import OpenOperation
 from domain.model import ActionDay, DeconflictionHit, HandlingCode, HitResolution, Intelligence, Phase, Target
 from domain.prioritisation import ScoringPolicy
+from domain.rules import RulesVersion
 from domain.state import OperationState
 from domain.timing import Timing
 
@@ -60,6 +61,9 @@ class OperationInput(BaseModel):
     routes: dict[str, str] = {}
     # idempotency key -> result of the latest commands applied, so a retry in the next run is not applied twice
     applied: dict[str, CommandResult] = {}
+    # the rules the operation decides by, chosen by its first run (behind a patch) and carried across
+    # continue-as-new; None in a new operation's input and in runs continued before it was carried
+    rules: RulesVersion | None = None
 
     @model_validator(mode="before")
     @classmethod

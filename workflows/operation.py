@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.model import ActionDay, DeconflictionHit, HitResolution, Intelligence, Phase, Target, Task
     from domain.notices import notices_for
-    from domain.rules import RulesVersion
+    from domain.rules import LATEST_RULES, RulesVersion
     from domain.schedule import due_commands, next_deadline
     from domain.state import OperationState, fold
     from workflows.messages import (
@@ -75,6 +75,8 @@ DURABLE_CHAINED_APPEND = "durable-chained-append"
 SERVER_POLICY_AT_OPENING = "server-policy-at-opening"
 # A run still on the earlier append continues as new at its next wake-up, so that it gets the durable one.
 MOVE_RECORDED_RUNS_TO_CHAINED_APPEND = "continue-runs-recorded-before-the-durable-append"
+# Runs that open with this decide by rules v2 (and carry them across continue-as-new); runs recorded before, v1.
+RULES_V2 = "rules-v2"
 # Idempotency keys of the latest commands, carried across continue-as-new (Temporal deduplicates
 # update ids within one run only); older ones are found in the audit log by the gateway.
 APPLIED_KEYS_KEPT = 1000
@@ -126,9 +128,11 @@ class OperationWorkflow:
         self._earlier_append = False  # this run was recorded with the local-activity append
         self._wakes_on_earlier_append = 0
         self._adopted = False  # this run adopted stored events after a reset
+        self._rules: RulesVersion | None = start.rules  # asked in run() when not carried over: _rules_version
 
     @workflow.run
     async def run(self, start: OperationInput) -> OperationState:
+        self._rules_version()  # asked before this run decides anything of its own
         if start.state is None and start.open_command is not None:
             async with self._lock:  # updates that arrive meanwhile wait for the opening and its checks
                 opening = await self._with_server_policy(start.open_command)
@@ -151,7 +155,7 @@ class OperationWorkflow:
                         await self._run_inbox()
                 workflow.continue_as_new(start.model_copy(update={
                     "open_command": None, "state": self._state, "head": self._head, "routes": self._routes,
-                    "applied": self._applied}))
+                    "applied": self._applied, "rules": self._rules_version()}))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -190,15 +194,16 @@ class OperationWorkflow:
         if _update_key() in self._applied:
             return  # answered with its recorded result, not decided again
         stamped = command.model_copy(update={"issued_at": self._now()})
+        rules = self._rules_to_validate_by()
         try:
-            decide(self._state, stamped, stamp_of(stamped), self._rules_version())
+            decide(self._state, stamped, stamp_of(stamped), rules)
         except DomainError as error:
             if self._appending is None:
                 raise _refusal(error) from None
             # Events being appended are already in the log that clients read: a command valid once they
             # are applied is accepted, and decided again by the handler when they are.
             try:
-                decide(self._appending, stamped, stamp_of(stamped), self._rules_version())
+                decide(self._appending, stamped, stamp_of(stamped), rules)
             except DomainError as pending_error:
                 raise _refusal(pending_error) from None
         except Exception as error:  # a bug, not a refusal: said so, so that the caller does not retry it
@@ -491,10 +496,18 @@ class OperationWorkflow:
 
     def _rules_version(self) -> RulesVersion:
         """The rules this run decides by. A rule change adds a RulesVersion and is chosen here, behind
-        workflow.patched("rules-vN"), so that recorded histories replay under the rules they ran by. The
-        validator decides too and may not call workflow.patched: ask it once in run(), before any command
-        is decided, keep the answer (and carry it across continue-as-new), and return it here."""
-        return RulesVersion.V1
+        workflow.patched("rules-vN"), so that recorded histories replay under the rules they ran by. Asked
+        once per run and kept (and carried across continue-as-new, so an operation keeps the rules it
+        opened with): first thing in run(), or earlier when an update of the run's first workflow task is
+        handled before run() starts (the SDK runs such handlers first), at the same point on replay."""
+        if self._rules is None:
+            self._rules = RulesVersion.V2 if workflow.patched(RULES_V2) else RulesVersion.V1
+        return self._rules
+
+    def _rules_to_validate_by(self) -> RulesVersion:
+        """The validator's rules: it may not call workflow.patched. Not asked yet only in a run's first
+        workflow task, before run() starts; validators run live only, and live an unasked patch is taken."""
+        return self._rules or LATEST_RULES
 
     def _woken(self) -> bool:
         return self._changed or bool(self._inbox) or self._adopt_stored_tail or self._should_continue_as_new()

@@ -25,6 +25,7 @@ from domain.errors import InvalidInput
 from domain.iso_countries import ISO_COUNTRIES
 from domain.model import Identifier, IdentifierKind
 from domain.reference import close_matches, iso_code
+from domain.text import without_format_characters
 
 # --- countries -----------------------------------------------------------------------------------
 
@@ -165,8 +166,7 @@ def clean_text(value: str) -> str:
     controls, soft hyphens: category Cf) removed, and compatibility forms (full-width letters, ligatures)
     folded by NFKC. Every identifier and name passes through it before it is normalised, so an invisible
     character never keeps two equal values apart."""
-    visible = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
-    return unicodedata.normalize("NFKC", visible)
+    return unicodedata.normalize("NFKC", without_format_characters(value))
 
 
 def identifier_key(identifier: Identifier, contributing_state: str) -> str:

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.operation import OperationWorkflow
+from workflows.operation import RULES_V2, OperationWorkflow
 from workflows.sandbox import workflow_runner
 
 HISTORY_FILES = sorted(Path(__file__).resolve().parent.glob("*.json"))  # not faults/: see below
@@ -25,7 +25,7 @@ def test_recorded_histories_are_present() -> None:
                                                "parked_then_overridden", "closed_at_results_deadline",
                                                "hit_signalled_then_resolved_by_the_other_side",
                                                "cancelled_with_an_open_hit", "hit_withdrawn_by_the_other_side",
-                                               "opened_with_the_servers_policy"}
+                                               "opened_with_the_servers_policy", "rules_v2_partners_and_step_up"}
 
 
 def test_the_servers_policy_is_read_at_the_opening_behind_its_patch() -> None:
@@ -37,6 +37,22 @@ def test_the_servers_policy_is_read_at_the_opening_behind_its_patch() -> None:
                for payload in detail["payloads"]]
     assert any('"server-policy-at-opening"' in m for m in markers)
     assert any('"activity_type":"server_policy"' in m for m in markers)
+
+
+def _patch_ids(path: Path) -> set[str]:
+    history = json.loads(path.read_text("utf-8"))
+    return {json.loads(base64.b64decode(payload["data"]))["id"]
+            for event in history["events"] if event["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and event["markerRecordedEventAttributes"]["markerName"] == "core_patch"
+            for payload in event["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"]}
+
+
+def test_runs_recorded_before_rules_v2_replay_under_v1_and_a_new_run_under_v2() -> None:
+    """The histories recorded before v2 hold no rules-v2 marker (so they replay deciding by v1: that they
+    replay at all shows v1 decides as it did); a run opened since asked for v2, and replays under it."""
+    by_name = {path.stem: _patch_ids(path) for path in HISTORY_FILES}
+    assert RULES_V2 in by_name.pop("rules_v2_partners_and_step_up")
+    assert not any(RULES_V2 in ids for ids in by_name.values())
 
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])

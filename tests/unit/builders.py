@@ -16,12 +16,12 @@ from domain.decider import decide, stamp_of
 from domain.errors import DomainError
 from domain.model import ActionDay, OperationSpec, Phase, Place, Results, TaskKind
 from domain.prioritisation import Assessment, ScoringPolicy
-from domain.rules import RulesVersion
+from domain.rules import LATEST_RULES, RulesVersion
 from domain.state import OperationState, fold
 from domain.timing import Timing
 
 T0 = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
-RULES = RulesVersion.V1
+RULES = LATEST_RULES  # what a new run decides by; a test of older rules passes Driver(rules=...)
 OPERATION_ID = "op-northwind"
 STATES = ("BG", "EL", "DE")
 
@@ -72,9 +72,9 @@ def stamped(command: Any, at: datetime) -> Any:
     return command.model_copy(update={"issued_at": at})
 
 
-def decided(state: OperationState, command: Any) -> list[ev.Event]:
-    """decide as the workflow calls it: at the time stamped on the command, under the current rules."""
-    return decide(state, command, stamp_of(command), RULES)
+def decided(state: OperationState, command: Any, rules: RulesVersion = RULES) -> list[ev.Event]:
+    """decide as the workflow calls it: at the time stamped on the command, under the rules of a run."""
+    return decide(state, command, stamp_of(command), rules)
 
 
 @dataclass
@@ -84,6 +84,7 @@ class Driver:
     state: OperationState = field(default_factory=OperationState)
     events: list[ev.Event] = field(default_factory=list)
     now: datetime = T0
+    rules: RulesVersion = RULES
 
     def tick(self, delta: timedelta = timedelta(minutes=1)) -> datetime:
         self.now += delta
@@ -95,7 +96,7 @@ class Driver:
             self.now = at
         else:
             self.tick()
-        emitted = decided(self.state, stamped(command, self.now))
+        emitted = decided(self.state, stamped(command, self.now), self.rules)
         self.state = fold(emitted, self.state)
         self.events.extend(emitted)
         return emitted
@@ -218,7 +219,7 @@ def refused(d: Driver, command: Any, error: type[DomainError] = DomainError,
     before = d.state.model_copy(deep=True)
     events_before = list(d.events)
     with pytest.raises(error) as caught:
-        decided(d.state, d.command(command, at))
+        decided(d.state, d.command(command, at), d.rules)
     assert d.state == before
     assert d.events == events_before
     assert fold(d.events) == d.state

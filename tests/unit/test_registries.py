@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM
-from domain.decider import _DECIDERS, RULEBOOK, decide
+from domain.decider import RULEBOOK, decide
 from domain.deconfliction.normalise import NORMALISERS, identifier_key
 from domain.describe import describe
 from domain.errors import DomainError, NotAuthorised
@@ -75,12 +75,14 @@ def test_every_rules_version_is_in_the_rulebook() -> None:
     assert LATEST_RULES in RULEBOOK
 
 
-def test_a_missing_decider_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("rules", list(RulesVersion))
+def test_a_missing_decider_is_named(monkeypatch: pytest.MonkeyPatch, rules: RulesVersion) -> None:
     d = driven_to("identify")
     invite: type[cmd.CommandBase] = cmd.InvitePartner
-    monkeypatch.delitem(_DECIDERS, invite)
-    with pytest.raises(Unregistered, match=r"InvitePartner has no entry in the deciders of rules v1") as caught:
-        decide(d.state, cmd.InvitePartner(actor=COORDINATOR, partner="RS"), d.now, RULES)
+    monkeypatch.delitem(RULEBOOK[rules], invite)
+    with pytest.raises(Unregistered, match=rf"InvitePartner has no entry in the deciders of rules {rules.value}") \
+            as caught:
+        decide(d.state, cmd.InvitePartner(actor=COORDINATOR, partner="RS"), d.now, rules)
     assert not isinstance(caught.value, KeyError)
 
 

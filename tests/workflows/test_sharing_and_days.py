@@ -79,14 +79,15 @@ async def test_handling_codes_releases_and_partners(gateway: OperationsGateway, 
     with pytest.raises(DomainError, match="may not read IN2: it is H2 from EL and not released to RS"):
         await gateway.intelligence(operation_id, RS_OFFICER, "IN2")
 
-    # A partner approving another state's task is refused and changes nothing.
+    # A partner approving another state's task is refused (partners never approve) and changes nothing.
     await send(operation_id, cmd.SubmitForPrioritisation(actor=COORDINATOR, assessment=ASSESSMENT))
     await send(operation_id, cmd.DecidePriority(actor=COORDINATOR))
     await send(operation_id, cmd.PlanTask(actor=COORDINATOR, member_state="BG", task_kind=TaskKind.ARREST,
                                           description="arrest", due=later(3600)))
     history = await gateway.history_length(operation_id)
     logged = len(AuditLog(session_engine).read(operation_id))
-    with pytest.raises(DomainError, match="it belongs to BG, and only BG's own officers may act on it"):
+    with pytest.raises(DomainError, match=r"ap-rs-1 \(approver of RS\) may not approve task TK3: RS is an "
+                                          "operational partner, and partners never approve"):
         await send(operation_id, cmd.ApproveTask(actor=RS_APPROVER, task_id="TK3"))
     assert await gateway.history_length(operation_id) == history
     assert len(AuditLog(session_engine).read(operation_id)) == logged
