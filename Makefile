@@ -31,6 +31,7 @@ bench: $(STAMP)  ## each benchmark prints its figures beside the baseline it nam
 	$(BIN)/python -m bench.lifecycle_throughput
 	$(BIN)/python -m bench.audit_verify
 	$(BIN)/python -m bench.person_matching
+	$(BIN)/python -m bench.cli_wall
 
 bench-scale: $(STAMP)  ## the deconfliction index at 1,000,000 identifiers + persons, SQLite and PostgreSQL (~12 min)
 	$(BIN)/python -m bench.index_scale

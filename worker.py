@@ -84,17 +84,20 @@ async def catch_up_projections(projector: Projector) -> None:
     log.info("projections_caught_up", events=events)
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Until SIGINT or SIGTERM; or, when a stop event is given, until it is set (`liaison up` runs the API
+    in the same loop and owns the signals)."""
     client = await connect(settings)
     engine = make_engine(settings.store_url)
     worker = build_worker(client, engine, settings.task_queue, checkpoint_key_file=settings.signing_key_file,
                           settings=settings)
     await ensure_checkpoint_schedule(client, settings)
     mending = asyncio.create_task(catch_up_projections(Projector(engine)))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     log.info("worker_started", task_queue=settings.task_queue, temporal=settings.temporal_address,
              store=settings.store_url)
     async with worker:

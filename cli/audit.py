@@ -1,23 +1,23 @@
-"""Auditors: replay to any point, verify integrity (live or offline), export bundles, replay
-Temporal histories, and read the consultation log."""
+"""Auditors: replay to any point, verify integrity (through the API, or a bundle offline), export bundles,
+replay Temporal histories (from the server, or a file offline), and read the consultation log."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from cli import render
 from cli.support import console, ctx_of, fail, handle_errors, parse_when, run
-from gateway.audit import Verification
-from gateway.bundle import BundleUnreadable, verify_bundle
-from gateway.history import ReplayOutcome, load_histories
-from gateway.history import replay as replay_histories
+from services.views import ReplayOutcome
+
+if TYPE_CHECKING:
+    from services.record_views import Verification
+
 
 audit_app = typer.Typer(help="Auditors: replay, verify, export, consultation log.", no_args_is_help=True)
 history_app = typer.Typer(help="Replay Temporal histories against the current workflow code.",
@@ -35,7 +35,7 @@ def audit_replay(ctx: typer.Context, operation_id: str,
         fail(f"--format: {output!r} is not one of table, json")
     c = ctx_of(ctx)
     moment = parse_when(at, "--at") if at else None
-    result = run(c.client.replay(operation_id, moment, seq))
+    result = c.client.replay(operation_id, moment, seq)
     if output == "json":
         document = {"operation_id": operation_id, "as_of_seq": result.as_of_seq,
                     "state": result.state.model_dump(mode="json"),
@@ -57,23 +57,6 @@ def _print_verification(result: Verification) -> None:
         console.print(f"[red]finding[/] {finding}", highlight=False)
 
 
-class _Bar:
-    """The services' progress, as a Rich progress bar counting events (each is read, then checked)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task = progress.add_task("reading and checking events", total=None)
-
-    def total(self, events: int) -> None:
-        self._progress.update(self._task, total=events)
-
-    def stage(self, description: str) -> None:
-        self._progress.update(self._task, description=render.text(description))
-
-    def advance(self, events: int) -> None:
-        self._progress.advance(self._task, events)
-
-
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(ctx: typer.Context,
@@ -84,27 +67,15 @@ def audit_verify(ctx: typer.Context,
                      "--expect-sha256", help="With --bundle: the manifest digest the exporter gave you by "
                                              "another channel; a bundle forged whole has another.")] = None,
                  ) -> None:
-    """Check sequence and chain, and cross-check them against the heads in the Temporal history."""
-    c = ctx_of(ctx)
+    """Check sequence and chain, and cross-check them against the heads in the Temporal history, through the
+    API. With --bundle FILE it checks an exported bundle offline: it reads only the file, needs no server
+    and no store."""
     if bundle is not None:
-        try:
-            report = verify_bundle(bundle)
-        except BundleUnreadable as error:
-            fail(str(error))
-        console.print(f"bundle {render.text(bundle)}: manifest sha256 {report.manifest_sha256}, "
-                      f"{report.histories} Temporal {'history' if report.histories == 1 else 'histories'}",
-                      highlight=False)
-        forged = expect_sha256 is not None and expect_sha256.strip().lower() != report.manifest_sha256
-        if forged:  # first: whatever the chain says, this is not the bundle that was exported
-            console.print(f"[red]finding[/] the manifest digest is {report.manifest_sha256}, not the "
-                          f"{render.text(expect_sha256)} the exporter gave: this is not the bundle that was "
-                          "exported (its own chain is checked below)", highlight=False)
-        _print_verification(report.verification)
-        raise typer.Exit(0 if report.intact and not forged else 1)
+        _verify_bundle(bundle, expect_sha256)
     if not operation_id and not all_streams:
         fail("name an operation, or pass --all (or --bundle FILE)")
-    with Progress(console=console, transient=True) as progress:
-        results = run(c.client.verify(None if all_streams else [operation_id or ""], _Bar(progress)))
+    with console.status("verifying on the server …"):
+        results = ctx_of(ctx).client.verify(None if all_streams else [operation_id or ""])
     for result in results:
         _print_verification(result)
     broken = [r for r in results if not r.intact]
@@ -112,11 +83,30 @@ def audit_verify(ctx: typer.Context,
     raise typer.Exit(1 if broken else 0)
 
 
+def _verify_bundle(bundle: Path, expect_sha256: str | None) -> None:
+    from gateway.bundle import BundleUnreadable, verify_bundle
+
+    try:
+        report = verify_bundle(bundle)
+    except BundleUnreadable as error:
+        fail(str(error))
+    console.print(f"bundle {render.text(bundle)}: manifest sha256 {report.manifest_sha256}, "
+                  f"{report.histories} Temporal {'history' if report.histories == 1 else 'histories'}",
+                  highlight=False)
+    forged = expect_sha256 is not None and expect_sha256.strip().lower() != report.manifest_sha256
+    if forged:  # first: whatever the chain says, this is not the bundle that was exported
+        console.print(f"[red]finding[/] the manifest digest is {report.manifest_sha256}, not the "
+                      f"{render.text(expect_sha256)} the exporter gave: this is not the bundle that was "
+                      "exported (its own chain is checked below)", highlight=False)
+    _print_verification(report.verification)
+    raise typer.Exit(0 if report.intact and not forged else 1)
+
+
 @audit_app.command("export")
 @handle_errors
 def audit_export(ctx: typer.Context, operation_id: str, file: Path) -> None:
     """Write a self-contained bundle that `audit verify --bundle` checks offline."""
-    done = run(ctx_of(ctx).client.export(operation_id, file))
+    done = ctx_of(ctx).client.export(operation_id, file)
     console.print(f"[green]exported[/] {render.text(operation_id)}: {done.events} events to {render.text(file)}\n"
                   f"manifest sha256 {done.manifest_sha256} (give it to the recipient by another channel)",
                   highlight=False)
@@ -150,7 +140,7 @@ def history_recover(ctx: typer.Context, operation_id: Annotated[str, typer.Argum
                     ) -> None:
     """Recover an operation whose history no longer replays: reset it to the last good workflow task,
     then have it adopt what the audit log holds past that point."""
-    done = run(ctx_of(ctx).client.recover(operation_id, justification))
+    done = ctx_of(ctx).client.recover(operation_id, justification)
     console.print(f"[green]recovered[/] {render.text(operation_id)}: replay diverged at event "
                   f"{done.diverged_at_event}; reset to workflow task {done.reset_to_event} (new run "
                   f"{done.new_run_id}); the stored log is adopted", highlight=False)
@@ -164,13 +154,14 @@ def history_replay(ctx: typer.Context,
                    workflow_id: Annotated[str | None, typer.Option("--workflow-id", help="From the server.")] = None,
                    query: Annotated[str | None, typer.Option(help="Visibility query, from the server.")] = None,
                    ) -> None:
-    """Replay histories against the current workflow code; non-zero exit on non-determinism."""
+    """Replay histories against the current workflow code; non-zero exit on non-determinism. FILE is replayed
+    offline, here (it needs no server and no store); --workflow-id and --query on the server, through the API."""
     c = ctx_of(ctx)
     if sum(x is not None for x in (file, workflow_id, query)) != 1:
         fail("give exactly one of FILE, --workflow-id or --query")
     # A file is the caller's own (offline); a history on the server holds the operation's data, so
     # reading it there is a logged consultation.
-    outcomes = run(_replay_file(file) if file is not None else c.client.server_histories(workflow_id, query))
+    outcomes = run(_replay_file(file)) if file is not None else c.client.server_histories(workflow_id, query)
     for outcome in outcomes:
         status = "[green]replays[/]" if outcome.ok else "[red]NON-DETERMINISTIC[/]"
         console.print(f"{status} {render.text(outcome.source)} ({outcome.events} events)"
@@ -181,6 +172,9 @@ def history_replay(ctx: typer.Context,
 
 
 async def _replay_file(file: Path) -> list[ReplayOutcome]:
+    from gateway.history import load_histories
+    from gateway.history import replay as replay_histories
+
     if not file.is_file():
         fail(f"{file}: no such file")
     try:
@@ -196,8 +190,9 @@ async def _replay_file(file: Path) -> list[ReplayOutcome]:
 @handle_errors
 def audit_checkpoint(ctx: typer.Context) -> None:
     """Sign an RFC 6962 Merkle root over the global log (the schedule also takes these periodically)."""
-    checkpoint, stored = ctx_of(ctx).client.checkpoint()
-    state = "[green]signed[/]" if stored else "[yellow]unchanged[/] (this size was already signed)"
+    taken = ctx_of(ctx).client.checkpoint()
+    checkpoint = taken.checkpoint
+    state = "[green]signed[/]" if taken.new else "[yellow]unchanged[/] (this size was already signed)"
     console.print(f"{state} checkpoint: {checkpoint.log_size} events, root {checkpoint.root_hex}, "
                   f"key {checkpoint.key_id}, {checkpoint.issued_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
 
@@ -219,7 +214,7 @@ def audit_checkpoints(ctx: typer.Context) -> None:
 @handle_errors
 def audit_prove(ctx: typer.Context, operation_id: str, seq: int) -> None:
     """Prove that an event is included in the latest checkpoint (RFC 6962 audit path)."""
-    done = run(ctx_of(ctx).client.prove(operation_id, seq))
+    done = ctx_of(ctx).client.prove(operation_id, seq)
     proof, latest = done.proof, done.checkpoint
     verdict = "[green]included[/]" if proof.verified else "[red]NOT included[/]"
     console.print(f"{verdict} {render.text(operation_id)} #{seq} is leaf {proof.leaf_index} of the checkpoint of "

@@ -10,16 +10,14 @@ from pydantic import TypeAdapter, ValidationError
 from rich.table import Table
 
 from cli import render
-from cli.support import console, ctx_of, errors, fail, handle_errors, load_document, run
+from cli.support import console, ctx_of, errors, fail, handle_errors, load_document
 from domain.errors import ErrorKind
 from domain.model import HitResolution, Intelligence, Target
-from gateway.deconfliction import Precheck
 from services.errors import exit_code_of, invalid_input
+from services.views import Precheck
 
 deconfliction_app = typer.Typer(help="Deconfliction: pre-check targets, resolve hits.", no_args_is_help=True)
 
-_TARGETS = TypeAdapter(list[Target])
-_ITEMS = TypeAdapter(list[Intelligence])
 
 
 def _targets(path: Path) -> list[Target]:
@@ -34,8 +32,8 @@ def _targets(path: Path) -> list[Target]:
     if not isinstance(data, list) or not isinstance(items, list) or not (data or items):
         fail(f"{path}: expected a list of targets, a spec with `targets:`, or one target")
     try:
-        return _TARGETS.validate_python(data) + [_as_target(item) for item in _ITEMS.validate_python(items)
-                                                 if item.identifiers]
+        return TypeAdapter(list[Target]).validate_python(data) + [
+            _as_target(item) for item in TypeAdapter(list[Intelligence]).validate_python(items) if item.identifiers]
     except ValidationError as error:
         raise invalid_input(error, str(path)) from None
 
@@ -62,7 +60,7 @@ def check(ctx: typer.Context, targets_file: Annotated[Path, typer.Argument(help=
           state: Annotated[str | None, typer.Option(
               "--state", help="Contributing state of targets that name none (default: yours).")] = None) -> None:
     """Check a batch of targets against every live operation's entries, storing nothing."""
-    result = run(ctx_of(ctx).client.check_targets(_targets(targets_file), state))
+    result = ctx_of(ctx).client.check_targets(_targets(targets_file), state)
     console.print(_report(result))
     if result.hits:
         console.print("Call the point of contact before acting; execution of an operation with these targets "
@@ -83,7 +81,7 @@ def resolve(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help
             ) -> None:
     """Liaison officers of a state involved: resolve a hit, for both operations."""
     c = ctx_of(ctx)
-    outcome = run(c.client.resolve_hit(operation_id, hit_id, resolution, justification, key=c.key))
+    outcome = c.client.resolve_hit(operation_id, hit_id, resolution, justification, c.key)
     console.print(f"[green]ok[/] {render.text(operation_id)}: hit {render.text(hit_id)} {resolution.value} "
                   f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq}); the other operation is told",
                   highlight=False)

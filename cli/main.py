@@ -1,33 +1,63 @@
-"""`liaison`: operations, tasks, results, audit, principals, and running the system."""
+"""`liaison`: operations, tasks, results, audit and principals through the API as the signed-in principal;
+and the server-side commands that run the system (they say so in their help).
+
+Every module this imports is light (Typer, Rich, httpx, pydantic, the domain's models): a role command
+starts in a fraction of a second, and never loads the store, Temporal or the web framework
+(tests/cli/test_startup.py holds it to that). Each group of commands is imported and built only when it
+is used (click's lazy loading of subcommands), so `liaison operation list` builds one group, not ten.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 from typing import Annotated
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
-from cli.audit import audit_app, history_app
-from cli.deconfliction import deconfliction_app
-from cli.operation import operation_app
-from cli.principal import principal_app
-from cli.support import Context, console, ctx_of, handle_errors, run
-from cli.task import results_app, task_app
-from domain.errors import LiaisonError
+from cli.principal import security_log
+from cli.server import server_commands
+from cli.session import session_commands
+from cli.support import Context
 
-app = typer.Typer(help="Liaison: cross-border operations, event-sourced on Temporal.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(operation_app, name="operation")
-app.add_typer(task_app, name="task")
-app.add_typer(results_app, name="results")
-app.add_typer(audit_app, name="audit")
-app.add_typer(history_app, name="history")
-app.add_typer(deconfliction_app, name="deconfliction")
-app.add_typer(principal_app, name="principal")
+# name: (module, Typer attribute)
+GROUPS = {"operation": ("cli.operation", "operation_app"), "task": ("cli.task", "task_app"),
+          "results": ("cli.task", "results_app"), "audit": ("cli.audit", "audit_app"),
+          "history": ("cli.audit", "history_app"), "deconfliction": ("cli.deconfliction", "deconfliction_app"),
+          "principal": ("cli.principal", "principal_app"), "token": ("cli.session", "token_app"),
+          "otp": ("cli.session", "otp_app"), "admin": ("cli.server", "admin_app")}
+
+
+@functools.cache
+def _group(name: str) -> TyperGroup:
+    module, attribute = GROUPS[name]
+    group = typer.main.get_group(getattr(importlib.import_module(module), attribute))
+    group.name = name
+    return group
+
+
+class CommandGroups(TyperGroup):
+    """The root command: its own commands, then the groups, each built when it is asked for."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [*super().list_commands(ctx), *GROUPS]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.main._click.Command | None:  # type: ignore[override]
+        return _group(cmd_name) if cmd_name in GROUPS else super().get_command(ctx, cmd_name)
+
+
+app = typer.Typer(cls=CommandGroups, help="Liaison: cross-border operations, event-sourced on Temporal. Sign in "
+                                          "first: `liaison login`.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+session_commands(app)
+app.command("security-log")(security_log)
+server_commands(app)
 
 
 @app.callback()
 def main(ctx: typer.Context,
-         actor: Annotated[str | None, typer.Option("--as", help="Acting principal id (or LIAISON_ACTOR).")] = None,
          purpose: Annotated[str | None, typer.Option(
              "--purpose", help="Why you read operation data; logged (or LIAISON_PURPOSE).")] = None,
          key: Annotated[str | None, typer.Option(
@@ -35,57 +65,8 @@ def main(ctx: typer.Context,
                            "with the key an earlier try printed applies it at most once and reports what happened.")
          ] = None,
          ) -> None:
-    from logging_setup import configure_logging
-
-    ctx.obj = Context(actor, purpose, key)
-    configure_logging(ctx.obj.settings.log_format, "WARNING")
-
-
-# --- running the system (server-side commands) -------------------------------------------------------
-
-@app.command("up")
-@handle_errors
-def up(ctx: typer.Context) -> None:
-    """Run everything on the embedded defaults: Temporal dev server, migrations, worker."""
-    from cli.up import run_system
-
-    run_system(ctx_of(ctx).settings)
-
-
-@app.command("demo")
-@handle_errors
-def demo(ctx: typer.Context) -> None:
-    """Drive one realistic operation through its whole lifecycle against the running system."""
-    from cli.demo import run_demo
-
-    run(run_demo(ctx_of(ctx)))
-
-
-@app.command("migrate")
-@handle_errors
-def migrate(ctx: typer.Context) -> None:
-    """Apply the store's migrations (Alembic upgrade head)."""
-    from store.db import upgrade
-
-    c = ctx_of(ctx)
-    upgrade(c.settings.store_url)
-    console.print(f"[green]migrated[/] {c.settings.store_url}")
-
-
-@app.command("rebuild-read-models")
-@handle_errors
-def rebuild_read_models(ctx: typer.Context) -> None:
-    """Rebuild the read models (operation lists, inboxes, open hits) from the audit log; safe to run
-    while the worker runs: each stream is projected under its own lock, once."""
-    from store.projections import Projector
-
-    projector = Projector(ctx_of(ctx).engine)
-    events = projector.rebuild()
-    behind = projector.behind()
-    if behind:  # each failure is in the log with its traceback
-        raise LiaisonError("internal", f"{len(behind)} operations could not be projected (see the log): "
-                                       + ", ".join(behind[:20]))
-    console.print(f"[green]rebuilt[/] the read models from {events} events of the audit log", highlight=False)
+    ctx.obj = Context(purpose, key)
+    ctx.call_on_close(ctx.obj.close)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import render
-from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when, run
-from domain import commands as cmd
+from cli.support import Context, console, ctx_of, fail, handle_errors, load_model, parse_when
 from domain.model import Intelligence, OperationSpec, Phase, Place, Target, TaskKind
-from domain.prioritisation import Assessment
-from services.operations import OperationFilter
+from services.views import OperationFilter
+
+if TYPE_CHECKING:
+    from domain import commands as cmd
+
+# The command models (domain/commands.py) are imported by the commands that send one: a read never pays.
 
 operation_app = typer.Typer(help="Coordinators: open and steer operations.", no_args_is_help=True)
 
@@ -22,9 +25,9 @@ Justification = Annotated[str, typer.Option("--justification", "-j", help="Why (
 OperationId = Annotated[str, typer.Argument(help="Operation id (the workflow id).")]
 
 
-def send(c: Context, operation_id: str, request: cmd.Request) -> None:
-    """One command through the services, with this invocation's idempotency key; prints what it recorded."""
-    outcome = run(c.client.send(operation_id, request, key=c.key))
+def send(c: Context, operation_id: str, request: cmd.Request, one_time_code: str | None = None) -> None:
+    """One command through the API, with this invocation's idempotency key; prints what it recorded."""
+    outcome = c.client.send(operation_id, request, c.key, one_time_code)
     console.print(f"[green]ok[/] {render.text(operation_id)}: {', '.join(outcome.events)} "
                   f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq})", highlight=False)
 
@@ -39,15 +42,17 @@ def open_operation(ctx: typer.Context, spec_file: Annotated[Path, typer.Argument
                    operation_id: Annotated[str | None, typer.Option("--id", help="Defaults to op-<code name>.")] = None,
                    justification: Justification = "") -> None:
     """Open an operation from a YAML or JSON spec file."""
+    from domain import commands as cmd
+
     c = ctx_of(ctx)
     spec = load_model(spec_file, OperationSpec)
     request = cmd.OpenOperationRequest(operation_id=operation_id or _slug(spec.code_name), spec=spec,
                                        justification=justification)
-    opening = run(c.client.open_operation(request, key=c.key))
+    opening = c.client.open_operation(request, c.key)
     if opening.state is None:
         console.print(f"[yellow]pending[/] {render.text(opening.operation_id)}: Temporal has the opening and it "
-                      f"is recorded as soon as a worker runs it (no worker answered within "
-                      f"{c.settings.open_patience.total_seconds():g} s); `liaison operation show "
+                      f"is recorded as soon as a worker runs it (no worker answered within the server's "
+                      f"patience); `liaison operation show "
                       f"{render.text(opening.operation_id)}` shows it then. Sending it again as `liaison --key "
                       f"{opening.key} operation open ...` opens it at most once.", highlight=False)
         return
@@ -61,6 +66,8 @@ def add_target(ctx: typer.Context, operation_id: OperationId,
                target_file: Annotated[Path, typer.Argument(help="YAML or JSON of one target.")],
                justification: Justification = "") -> None:
     """Add a target (person, company, vehicle ...) contributed by a state."""
+    from domain import commands as cmd
+
     c = ctx_of(ctx)
     send(c, operation_id, cmd.AddTargetRequest(target=load_model(target_file, Target), justification=justification))
 
@@ -93,6 +100,8 @@ def add_intelligence(ctx: typer.Context, operation_id: OperationId,
                               "identity_document, company); deconflicted like targets'.")] = None,
                      justification: Justification = "") -> None:
     """Add an intelligence item under a handling code, with its 4x4 evaluation."""
+    from domain import commands as cmd
+
     c = ctx_of(ctx)
     item = Intelligence.model_validate({
         "summary": summary, "handling_code": handling_code.upper(), "contributed_by": contributed_by,
@@ -107,10 +116,13 @@ def submit(ctx: typer.Context, operation_id: OperationId,
            assessment_file: Annotated[Path, typer.Argument(help="YAML/JSON of criterion grades 1-5.")],
            justification: Justification = "") -> None:
     """Submit for prioritisation with the coordinator's assessment; shows the computed score."""
+    from domain import commands as cmd
+    from domain.prioritisation import Assessment
+
     c = ctx_of(ctx)
     assessment = load_model(assessment_file, Assessment)
     send(c, operation_id, cmd.SubmitForPrioritisationRequest(assessment=assessment, justification=justification))
-    state = run(c.client.show(operation_id))
+    state = c.client.show(operation_id)
     console.print(render.priority_table(state))
     console.print(render.operation_panel(state))
 
@@ -121,6 +133,8 @@ def prioritise(ctx: typer.Context, operation_id: OperationId,
                override: Annotated[float | None, typer.Option(help="Override score 0-100 (needs -j).")] = None,
                justification: Justification = "") -> None:
     """Confirm the computed priority, or override it with a justification."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.DecidePriorityRequest(override_score=override, justification=justification))
 
 
@@ -134,6 +148,8 @@ def plan_task(ctx: typer.Context, operation_id: OperationId,
               four_eyes: Annotated[bool, typer.Option("--four-eyes", help="Needs two approvers.")] = False,
               justification: Justification = "") -> None:
     """Plan a task for a member state; its approvers must sign it off."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.PlanTaskRequest(
         member_state=state, task_kind=kind, description=description, due=parse_when(due, "due"),
         four_eyes=four_eyes, justification=justification))
@@ -147,6 +163,8 @@ def replan_task(ctx: typer.Context, operation_id: OperationId, task_id: str,
                 four_eyes: Annotated[bool | None, typer.Option("--four-eyes/--one-approver")] = None,
                 justification: Justification = "") -> None:
     """Re-plan a rejected (or pending) task; approvals start again."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.ReplanTaskRequest(
         task_id=task_id, description=description, due=parse_when(due, "due") if due else None,
         four_eyes=four_eyes, justification=justification))
@@ -156,6 +174,8 @@ def replan_task(ctx: typer.Context, operation_id: OperationId, task_id: str,
 @handle_errors
 def drop_task(ctx: typer.Context, operation_id: OperationId, task_id: str, justification: Justification = "") -> None:
     """Drop a rejected or pending task (needs a justification)."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.DropTaskRequest(task_id=task_id, justification=justification))
 
 
@@ -182,6 +202,8 @@ def schedule(ctx: typer.Context, operation_id: OperationId,
              day: Annotated[str | None, typer.Option(help="Re-schedule this action day (e.g. AD2).")] = None,
              justification: Justification = "") -> None:
     """Add an action day (or re-schedule one with --day)."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.ScheduleActionDayRequest(
         start=parse_when(start, "start"), end=parse_when(end, "end"), places=tuple(_place(p) for p in place),
         member_states=tuple(state or ()), action_day_id=day, justification=justification))
@@ -192,6 +214,8 @@ def schedule(ctx: typer.Context, operation_id: OperationId,
 def cancel_day(ctx: typer.Context, operation_id: OperationId, day: str,
                reason: Annotated[str, typer.Option("--reason", "-j", help="Why it is cancelled.")] = "") -> None:
     """Cancel one action day, with a reason."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.CancelActionDayRequest(action_day_id=day, justification=reason))
 
 
@@ -200,6 +224,8 @@ def cancel_day(ctx: typer.Context, operation_id: OperationId, day: str,
 def invite_partner(ctx: typer.Context, operation_id: OperationId, partner: str,
                    justification: Justification = "") -> None:
     """Invite an operational partner (a non-EU state or a body such as EUROPOL)."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.InvitePartnerRequest(partner=partner, justification=justification))
 
 
@@ -209,6 +235,8 @@ def request_release(ctx: typer.Context, operation_id: OperationId, item: str,
                     to: Annotated[str, typer.Option("--to", help="The state that should receive it.")],
                     justification: Justification = "") -> None:
     """Ask an item's provider for permission to pass it to another state (a task of the provider)."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.RequestReleaseRequest(item_id=item, to_state=to,
                                                               justification=justification))
 
@@ -218,6 +246,8 @@ def request_release(ctx: typer.Context, operation_id: OperationId, item: str,
 def cancel(ctx: typer.Context, operation_id: OperationId,
            reason: Annotated[str, typer.Option("--reason", "-j", help="Why it is cancelled.")] = "") -> None:
     """Cancel an operation in any phase, with a reason."""
+    from domain import commands as cmd
+
     send(ctx_of(ctx), operation_id, cmd.CancelOperationRequest(justification=reason))
 
 
@@ -228,23 +258,23 @@ def intelligence(ctx: typer.Context, operation_id: OperationId,
                  ) -> None:
     """Intelligence items you may see, by handling code and your state."""
     c = ctx_of(ctx)
-    items = run(c.client.intelligence(operation_id, item))
+    items = c.client.intelligence(operation_id, item)
     console.print(render.intelligence_table(items, f"Intelligence of {operation_id} visible to "
-                                                   f"{c.client.actor.describe()}"))
+                                                   f"{render.who(c.client.me())}"))
 
 
 @operation_app.command("show")
 @handle_errors
 def show(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's current state (what you may see of it)."""
-    console.print(render.operation_panel(run(ctx_of(ctx).client.show(operation_id))))
+    console.print(render.operation_panel(ctx_of(ctx).client.show(operation_id)))
 
 
 @operation_app.command("timeline")
 @handle_errors
 def show_timeline(ctx: typer.Context, operation_id: OperationId) -> None:
     """Show an operation's timeline from the audit log (what you may see of it)."""
-    entries = run(ctx_of(ctx).client.timeline(operation_id))
+    entries = ctx_of(ctx).client.timeline(operation_id)
     console.print(render.timeline_table(entries, f"Timeline of {operation_id}"))
 
 
@@ -257,4 +287,4 @@ def list_operations(ctx: typer.Context,
                     parked: Annotated[bool | None, typer.Option("--parked/--not-parked")] = None) -> None:
     """List the operations you may read, by phase, member state or priority."""
     where = OperationFilter(phase=phase, member_state=state, min_priority=min_priority, parked=parked)
-    console.print(render.operations_table(run(ctx_of(ctx).client.operations(where)), datetime.now(UTC)))
+    console.print(render.operations_table(ctx_of(ctx).client.operations(where), datetime.now(UTC)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
@@ -11,9 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.model import Intelligence, Results, Task
-from domain.state import OperationState
-from gateway.audit import TimelineEntry
-from store.read_models import OperationSummary, PendingTaskView
+from services.views import ApiToken, OperationSummary, PendingTaskView, Principal, SecurityEntry, TimelineEntry
+
+if TYPE_CHECKING:
+    from domain.state import OperationState
 
 
 def text(value: object) -> str:
@@ -192,4 +194,46 @@ def operations_table(rows: list[OperationSummary], now: datetime) -> Table:
                              "yes" if r.parked else "", "yes" if r.blocked else "", r.open_hits or "", pending))
     if not rows:
         table.caption = "no operation you may read matches"
+    return table
+
+
+def who(principal: Principal) -> str:
+    """As the services describe an actor: lo-bg (liaison_officer of BG)."""
+    state = f" of {principal.member_state}" if principal.member_state else ""
+    return f"{principal.id} ({principal.role}{state})"
+
+
+def principals_table(principals: list[Principal]) -> Table:
+    table = Table(title="Principals", title_justify="left")
+    for column in ("id", "name", "role", "state", "one-time code", "status"):
+        table.add_column(column, overflow="fold")
+    for p in principals:
+        table.add_row(*texts(p.id, p.display_name, p.role, p.member_state or "", "enrolled" if p.one_time_code else "",
+                             "disabled" if p.disabled else "active"))
+    return table
+
+
+def tokens_table(tokens: list[ApiToken], now: datetime) -> Table:
+    table = Table(title="API tokens", title_justify="left")
+    for column in ("token", "principal", "name", "created (UTC)", "expires (UTC)", "last used (UTC)", "from",
+                   "status"):
+        table.add_column(column, overflow="fold")
+    for t in tokens:
+        status = "revoked" if t.revoked_at else "expired" if t.expires_at <= now else "active"
+        table.add_row(*texts(t.id, t.principal_id, t.name, _when(t.created_at), _when(t.expires_at),
+                             _when(t.last_used_at), t.last_address or "", status))
+    if not tokens:
+        table.caption = "no tokens"
+    return table
+
+
+def security_table(entries: list[SecurityEntry]) -> Table:
+    table = Table(title="Security log", title_justify="left")
+    for column in ("when (UTC)", "kind", "who", "role", "state", "from", "operation", "action", "detail"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(*texts(_when(e.at), e.kind, e.principal_id or "", e.role or "", e.member_state or "",
+                             e.address or "", e.operation_id or "", e.action or "", e.detail))
+    if not entries:
+        table.caption = "nothing recorded matches"
     return table

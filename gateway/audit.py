@@ -6,25 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of
 from domain.describe import describe
 from domain.state import OperationState, fold
 from domain.verification import Progress, verify_stream
+from services.record_views import Verification
+from services.views import TimelineEntry
 from store.audit_log import AuditLog
 from store.db import gc_paused
-
-
-class TimelineEntry(BaseModel):
-    seq: int
-    at: datetime
-    type: str
-    actor: str
-    role: str
-    member_state: str | None
-    justification: str
-    summary: str
 
 
 def timeline(records: Sequence[AuditRecord]) -> list[TimelineEntry]:
@@ -42,18 +31,6 @@ def records_until(records: Sequence[AuditRecord], at: datetime | None = None,
                   seq: int | None = None) -> list[AuditRecord]:
     """The prefix of a stream up to a moment (inclusive) or a sequence number (inclusive)."""
     return [r for r in records if (seq is None or r.seq <= seq) and (at is None or r.occurred_at <= at)]
-
-
-class Verification(BaseModel):
-    operation_id: str
-    events: int
-    store_head: ChainHead
-    witnesses: int
-    findings: list[ChainFinding]
-
-    @property
-    def intact(self) -> bool:
-        return not self.findings
 
 
 def state_findings(operation_id: str, records: Sequence[AuditRecord],

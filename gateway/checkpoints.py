@@ -9,11 +9,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from domain.merkle import audit_leaf, consistency_proof, inclusion_proof, root, verify_consistency, verify_inclusion
 from domain.signing import Checkpoint, key_id, load_private_key, verify_checkpoint
+from services.record_views import InclusionProof
+from services.views import CheckpointReport
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints, global_leaves, iter_global_records, make_checkpoint, settled_position
 
@@ -53,12 +54,6 @@ def take_checkpoint(engine: Engine, private_pem: bytes, now: datetime | None = N
     return checkpoint, Checkpoints(engine).add(checkpoint)
 
 
-class CheckpointReport(BaseModel):
-    log_size: int
-    checkpoints: int
-    findings: list[str]
-
-
 def verify_checkpoints(engine: Engine, public_key: bytes) -> CheckpointReport:
     """Every checkpoint is signed by the key and is a prefix of the current log (consistency proofs)."""
     leaves = global_leaves(engine)
@@ -77,15 +72,6 @@ def verify_checkpoints(engine: Engine, public_key: bytes) -> CheckpointReport:
             findings.append(f"{label}: not a prefix of the current log (events before position "
                             f"{cp.log_size} were altered, removed or reordered)")
     return CheckpointReport(log_size=len(leaves), checkpoints=len(checkpoints), findings=findings)
-
-
-class InclusionProof(BaseModel):
-    operation_id: str
-    seq: int
-    leaf_index: int
-    checkpoint: Checkpoint
-    proof: list[str]
-    verified: bool
 
 
 def prove_inclusion(engine: Engine, operation_id: str, seq: int, checkpoint: Checkpoint) -> InclusionProof:

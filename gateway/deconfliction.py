@@ -4,36 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from domain.deconfliction.entries import IndexEntry, entries_for_target
 from domain.errors import DomainError
 from domain.model import HandlingCode, Target
+from services.views import Precheck, PrecheckHit, PrecheckRefusal
 from store.contacts import UNKNOWN, Contacts
 from store.index import DeconflictionIndex
-
-
-class PrecheckHit(BaseModel):
-    target: int  # position in the batch, from 1
-    name: str
-    kind: str
-    matched: str
-    other_state: str
-    other_contact: str
-    other_handling_code: HandlingCode
-
-
-class PrecheckRefusal(BaseModel):
-    target: int
-    name: str
-    reason: str
-
-
-class Precheck(BaseModel):
-    checked: int
-    hits: list[PrecheckHit] = []
-    refused: list[PrecheckRefusal] = []
 
 
 def precheck(engine: Engine, index: DeconflictionIndex, targets: Sequence[Target], default_state: str) -> Precheck:

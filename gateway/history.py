@@ -9,26 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
-from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from gateway.witness import histories
+from services.views import ReplayOutcome
 from workflows.checkpoint import CheckpointWorkflow
 from workflows.operation import OperationWorkflow
 from workflows.sandbox import workflow_runner
-
-
-class ReplayOutcome(BaseModel):
-    workflow_id: str
-    source: str
-    events: int
-    failure: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
 
 
 def _histories_in_json(data: Any, workflow_id: str) -> list[WorkflowHistory]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from pydantic import BaseModel
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.enums.v1.reset_pb2 import RESET_REAPPLY_EXCLUDE_TYPE_UPDATE
@@ -17,16 +16,10 @@ from temporalio.service import RPCError
 
 from domain.errors import DomainError, Unavailable
 from gateway.history import replay
+from services.views import Recovery
 from workflows.operation import OperationWorkflow
 
 _DIVERGED_AT = re.compile(r"HistoryEvent\(id: (\d+)")
-
-
-class Recovery(BaseModel):
-    operation_id: str
-    diverged_at_event: int
-    reset_to_event: int
-    new_run_id: str
 
 
 def last_good_task(history: WorkflowHistory, failure: str) -> tuple[int, int]:

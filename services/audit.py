@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -16,12 +15,10 @@ from domain.actors import Actor
 from domain.errors import InvalidInput, NotFound
 from domain.rules import require_role
 from domain.signing import Checkpoint, key_id, load_public_key
-from domain.state import OperationState
-from gateway.audit import TimelineEntry, Verification, records_until, replay, timeline, verify_records
+from gateway.audit import Verification, records_until, replay, timeline, verify_records
 from gateway.bundle import export_bundle
 from gateway.checkpoints import (
     CheckpointReport,
-    InclusionProof,
     prove_inclusion,
     public_key_of,
     signing_key,
@@ -34,6 +31,8 @@ from gateway.recovery import Recovery, recover
 from gateway.witness import histories, operation_ids_in_temporal, witnessed
 from services.consultations import AUDITORS, ConsultationService
 from services.ports import Temporal
+from services.record_views import AuditReplay, Proof
+from services.views import Export
 from settings import Settings
 from store.audit_log import AuditLog
 from store.checkpoints import Checkpoints
@@ -52,24 +51,6 @@ class NoProgress:
     def total(self, events: int) -> None: ...
     def stage(self, description: str) -> None: ...
     def advance(self, events: int) -> None: ...
-
-
-class AuditReplay(BaseModel):
-    operation_id: str
-    as_of_seq: int
-    state: OperationState
-    timeline: list[TimelineEntry]
-
-
-class Export(BaseModel):
-    operation_id: str
-    events: int
-    manifest_sha256: str
-
-
-class Proof(BaseModel):
-    checkpoint: Checkpoint
-    proof: InclusionProof
 
 
 class AuditService:

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-
-from pydantic import BaseModel
 
 from domain.actors import Actor
 from services.consultations import ConsultationService
+from services.views import NotificationView
 from store.notifications import Notifications
-
-
-class NotificationView(BaseModel):
-    operation_id: str
-    kind: str
-    message: str
-    created_at: datetime
 
 
 class NotificationService:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Literal
 
 import structlog
-from pydantic import BaseModel
 
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.audit import event_of
 from domain.errors import NotFound
-from domain.model import Intelligence, Phase
+from domain.model import Intelligence
 from domain.state import OperationState
 from domain.visibility import (
     READ_ANY_OPERATION,
@@ -30,36 +28,13 @@ from gateway.audit import TimelineEntry, replay, timeline
 from gateway.operations import new_idempotency_key
 from services.consultations import ConsultationService
 from services.ports import Temporal
+from services.record_views import Opening
+from services.views import CommandOutcome, OperationFilter
 from store.audit_log import AuditLog
 from store.projections import Projector
 from store.read_models import OperationSummary, ReadModels
 
 log = structlog.get_logger(__name__)
-
-
-class Opening(BaseModel):
-    """An opening is either recorded (the state as the opener sees it) or still pending: the workflow
-    has it and records it as soon as a worker runs it; it is never reported as refused."""
-
-    operation_id: str
-    key: str
-    status: Literal["opened", "pending"]
-    state: OperationState | None = None
-
-
-class CommandOutcome(BaseModel):
-    operation_id: str
-    key: str
-    events: list[str]
-    phase: Phase
-    seq: int
-
-
-class OperationFilter(BaseModel):
-    phase: Phase | None = None
-    member_state: str | None = None
-    min_priority: float | None = None
-    parked: bool | None = None
 
 
 class OperationService:

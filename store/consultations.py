@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, select
 
 from domain.actors import Actor
 from domain.utc import as_utc
+from services.views import Consultation
 from store.db import write_transaction
 from store.tables import consultations as t
-
-
-class Consultation(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    at: datetime
-    actor_id: str
-    actor_role: str
-    member_state: str | None
-    operation_id: str | None
-    action: str
-    justification: str
-    outcome: str = "served"  # served, refused or not_found
-    detail: str | None = None  # the rule that refused the read, or what was not found
 
 
 class Consultations:

@@ -6,84 +6,19 @@ Rows say what the log says; who may read which row, and what of it, is the servi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlalchemy import Engine, Row, Select, select
 
 from domain.model import Phase
 from domain.reference import canonical_code
-from domain.utc import as_utc
+from services.views import OpenHitView, OperationSummary, PendingTaskView
 from store.tables import open_hits, operation_participants, operation_summaries, pending_tasks
 from store.tables import projection_streams as streams
 
-# SQLite gives the stored UTC times back naive
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
-
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class OperationSummary(_View):
-    operation_id: str
-    code_name: str
-    phase: Phase
-    lead_state: str
-    member_states: list[str]
-    partners: list[str]
-    priority: float | None
-    parked: bool
-    blocked: bool
-    blocked_reasons: list[str]
-    open_hits: int
-    pending_tasks: int
-    escalated_tasks: int
-    earliest_due: UtcDatetime | None
-    opened_at: UtcDatetime | None
-    last_event_at: UtcDatetime | None
-    handling_code: str
-    version: int
-
-    def overdue(self, now: datetime) -> bool:
-        return self.earliest_due is not None and self.earliest_due < now
-
-
-class PendingTaskView(_View):
-    operation_id: str
-    task_id: str
-    code_name: str
-    phase: Phase
-    member_state: str
-    kind: str
-    description: str
-    due: UtcDatetime
-    four_eyes: bool
-    approvals: list[str]
-    approvals_needed: int
-    reminded: bool
-    escalated: bool
-    item_id: str | None
-    release_to: str | None
-
-
-class OpenHitView(_View):
-    operation_id: str
-    hit_id: str
-    code_name: str
-    our_states: list[str]
-    kind: str
-    matched: str
-    own_ref: str
-    own_ref_handling_code: str
-    other_state: str
-    other_contact: str
-    other_handling_code: str
-    raised_at: UtcDatetime | None
-
-
-def _views(model: type[_View], rows: Sequence[Row[Any]]) -> list[Any]:
+def _views(model: type[BaseModel], rows: Sequence[Row[Any]]) -> list[Any]:
     if not rows:
         return []
     keys = list(rows[0]._fields)  # plain dicts: a row's mapping view is slow to validate from

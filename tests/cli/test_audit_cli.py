@@ -1,5 +1,6 @@
-"""The auditor's toolkit end to end: replay to a point, verify against Temporal's witnesses, export
-and verify bundles offline, replay histories (ours and the official CLI's), the consultation log."""
+"""The auditor's toolkit end to end, through the API: replay to a point, verify against Temporal's
+witnesses, export and verify bundles offline, replay histories (ours and the official CLI's), the
+consultation log."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from store.audit_log import AuditLog
 from store.consultations import Consultations
 from store.tables import audit_events
 from tests.cli.conftest import Cli, exit_of
+from tests.cli.conftest import offline as no_server
 from tests.conftest import temporal_binary
 from tests.workflows.scenario import COORDINATOR, Scenario, later
 from workflows.messages import OperationInput
@@ -79,8 +81,7 @@ async def test_bundle_verifies_offline_and_catches_tampering(cli: Cli, prepared:
     assert exported.exit_code == 0 and "manifest sha256" in exported.output
 
     # Offline: no store (the URL points at nothing) and no server (a closed port).
-    offline = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'gone' / 'none.db'}",
-                   "LIAISON_TEMPORAL_ADDRESS": "127.0.0.1:9", "COLUMNS": "200"})
+    offline = no_server(LIAISON_DATABASE_URL=f"sqlite:///{tmp_path / 'gone' / 'none.db'}")
     ok = await offline("audit", "verify", "--bundle", str(bundle), actor=None, purpose=None)
     assert ok.exit_code == 0, ok.output
     assert f"intact {prepared}" in ok.output and "witnessed heads agree" in ok.output
@@ -202,8 +203,7 @@ async def test_every_read_path_is_logged_with_its_purpose(cli: Cli, prepared: st
 
 
 async def test_unreadable_evidence_is_named_without_a_traceback(tmp_path: Path) -> None:
-    offline = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
-                   "LIAISON_TEMPORAL_ADDRESS": "127.0.0.1:9", "LIAISON_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
+    offline = no_server(LIAISON_DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}", LIAISON_DATA_DIR=str(tmp_path))
     text_file, empty_zip, not_history, not_json = (tmp_path / n for n in ("a.txt", "b.zip", "c.json", "d.json"))
     text_file.write_text("hello")
     with zipfile.ZipFile(empty_zip, "w") as bundle:

@@ -1,4 +1,4 @@
-"""The CLI against the real dev server and store: bad input is refused with a precise message and
+"""The CLI against the real API, dev server and store: bad input is refused with a precise message and
 changes nothing (no workflow started, history and audit log unchanged)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from domain.errors import DomainError
 from gateway.operations import OperationsGateway
 from store.audit_log import AuditLog
-from tests.cli.conftest import EXAMPLES, REFUSED, Cli, exit_of
+from tests.cli.conftest import EXAMPLES, REFUSED, Cli, exit_of, offline
 
 
 async def _absent(gateway: OperationsGateway, engine: Engine, operation_id: str) -> None:
@@ -194,40 +194,46 @@ async def _inbox_eventually(cli: Cli, operation_id: str) -> str:
     raise AssertionError(f"{operation_id} never appeared in the BG approver's inbox")
 
 
-async def test_unknown_actor_and_unknown_operation(cli: Cli) -> None:
-    nobody = await cli("operation", "show", "op-x", actor="nobody")
-    assert nobody.exit_code == exit_of("not_authorised") and "principal 'nobody' is not registered" in nobody.output
+async def test_an_unknown_token_and_an_unknown_operation(cli: Cli) -> None:
+    nobody = await cli("operation", "show", "op-x", actor=None, env={"LIAISON_TOKEN": "lsn_nobody_x"})
+    assert nobody.exit_code == exit_of("not_authenticated"), nobody.output
+    assert "not signed in: the token is unknown; sign in again with `liaison login`" in nobody.output
     missing = await cli("task", "approve", "op-does-not-exist", "TK1", actor="ap-bg-1")
     assert missing.exit_code == exit_of("not_found") and "operation op-does-not-exist does not exist" in missing.output
 
 
 async def test_a_store_that_is_down_or_not_migrated_is_named(tmp_path: Path) -> None:
-    unmigrated = Cli({"LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "LIAISON_DATA_DIR": str(tmp_path)})
-    result = await unmigrated("principal", "list", actor=None)
-    assert result.exit_code == exit_of("unavailable")
+    unmigrated = offline(LIAISON_DATABASE_URL=f"sqlite:///{tmp_path / 'empty.db'}", LIAISON_DATA_DIR=str(tmp_path))
+    result = await unmigrated("admin", "bootstrap", "admin-x", actor=None)
+    assert result.exit_code == exit_of("unavailable"), result.output
     assert "cannot be used: no such table: principals" in result.output and "alembic upgrade head" in result.output
-    down = Cli({"LIAISON_DATABASE_URL": "postgresql+psycopg://postgres:secret@127.0.0.1:9/test",
-                "LIAISON_DATA_DIR": str(tmp_path)})
-    result = await down("principal", "list", actor=None)
-    assert result.exit_code == exit_of("unavailable")
+    down = offline(LIAISON_DATABASE_URL="postgresql+psycopg://postgres:secret@127.0.0.1:9/test",
+                   LIAISON_DATA_DIR=str(tmp_path))
+    result = await down("rebuild-read-models", actor=None)
+    assert result.exit_code == exit_of("unavailable"), result.output
     assert "postgres:***@127.0.0.1:9/test cannot be used" in result.output
     assert "secret" not in result.output and not (tmp_path / "logs").exists()
 
 
 async def test_a_principal_is_registered_once_and_cannot_change_role(cli: Cli) -> None:
     again = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "BG", "--name", "Other",
-                      actor=None)
+                      "-j", "again", actor="admin-1")
     assert again.exit_code == 0 and "already registered ap-bg-1" in again.output, again.output
+    assert "one-time password" not in again.output
     coordinator_of_a_state = await cli("principal", "add", "x-coord", "--role", "coordinator", "--state", "BG",
-                                       actor=None)
+                                       "-j", "test", actor="admin-1")
     assert coordinator_of_a_state.exit_code == exit_of("invalid_input")
     assert "acts for the task force" in coordinator_of_a_state.output
-    changed = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "EL", actor=None)
+    changed = await cli("principal", "add", "ap-bg-1", "--role", "approver", "--state", "EL", "-j", "test",
+                        actor="admin-1")
     assert changed.exit_code == exit_of("conflict")
     assert "'ap-bg-1' already exists as approver of BG" in changed.output
     assert "Traceback" not in changed.output
-    listed = await cli("principal", "list", actor=None)
+    listed = await cli("principal", "list", actor="admin-1")
     assert "ap-bg-1" in listed.output and "EL" not in listed.output.split("ap-bg-1", 1)[1].splitlines()[0]
+    not_an_admin = await cli("principal", "add", "ap-bg-9", "--role", "approver", "--state", "BG", "-j", "self",
+                             actor="ap-bg-1")
+    assert not_an_admin.exit_code == exit_of("not_authorised") and "only an administrator may" in not_an_admin.output
 
 
 async def test_the_demo_drives_an_operation_through_a_collision_to_its_close(cli: Cli) -> None:
@@ -250,7 +256,7 @@ async def test_user_text_is_shown_as_typed_never_read_as_markup(cli: Cli, in_pre
 async def test_lists_survive_a_rebuild_of_the_read_models(cli: Cli, in_prepare: str) -> None:
     before = await cli("operation", "list", "--phase", "prepare", actor="lo-bg")
     assert in_prepare in before.output, before.output
-    rebuilt = await cli("rebuild-read-models", actor=None)
+    rebuilt = await cli("rebuild-read-models", actor=None)  # server-side: the store, no sign-in
     assert rebuilt.exit_code == 0 and "rebuilt" in rebuilt.output, rebuilt.output
     after = await cli("operation", "list", "--phase", "prepare", actor="lo-bg")
     assert in_prepare in after.output
