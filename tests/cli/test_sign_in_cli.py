@@ -151,3 +151,42 @@ async def test_a_coercive_sign_off_asks_for_the_one_time_code(cli: Cli, enrolled
     assert "one-time code" in asked.output and "task_approved" in asked.output
     timeline = await cli("operation", "timeline", operation_id)
     assert "(with step-up)" in timeline.output, timeline.output
+
+
+def _one_time_password(output: str) -> str:
+    lines = output.splitlines()
+    return lines[next(n for n, line in enumerate(lines) if line.startswith("one-time password")) + 1].strip()
+
+
+async def test_an_administrator_manages_principals_and_the_auditor_reads_the_security_log(cli: Cli,
+                                                                                         tmp_path: Path) -> None:
+    added = await cli("principal", "add", "lo-pt", "--role", "liaison_officer", "--state", "PT", "--name",
+                      "Liaison officer Portugal", "-j", "PT joins", actor="admin-1")
+    assert added.exit_code == 0 and "registered lo-pt (liaison_officer of PT)" in added.output, added.output
+    first = _one_time_password(added.output)
+    own = _own_config(tmp_path) | {"LIAISON_PASSWORD": first}
+    assert (await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=own)).exit_code == 0
+
+    reset = await cli("principal", "reset-password", "lo-pt", "-j", "forgotten", actor="admin-1")
+    assert reset.exit_code == 0 and "password reset for lo-pt" in reset.output, reset.output
+    ended = await cli("whoami", actor=None, env=own)  # a reset ends its tokens
+    assert ended.exit_code == exit_of("not_authenticated"), ended.output
+    again = own | {"LIAISON_PASSWORD": _one_time_password(reset.output)}
+    assert (await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=again)).exit_code == 0
+
+    renamed = await cli("principal", "rename", "lo-pt", "PT desk", "-j", "new desk", actor="admin-1")
+    assert renamed.exit_code == 0, renamed.output
+    shown = await cli("principal", "show", "lo-pt", actor="admin-1")
+    assert "PT desk" in shown.output and "active" in shown.output
+    disabled = await cli("principal", "disable", "lo-pt", "-j", "left the desk", actor="admin-1")
+    assert disabled.exit_code == 0 and "disabled lo-pt" in disabled.output
+    refused = await cli("whoami", actor=None, env=again)
+    assert refused.exit_code == exit_of("not_authenticated"), refused.output
+    assert (await cli("principal", "enable", "lo-pt", "-j", "back", actor="admin-1")).exit_code == 0
+    not_admin = await cli("principal", "disable", "lo-bg", "-j", "x", actor="coord-1")
+    assert not_admin.exit_code == exit_of("not_authorised"), not_admin.output
+
+    log = await cli("security-log", "--principal", "lo-pt", actor="aud-1")
+    assert log.exit_code == 0, log.output
+    assert "principal_changed" in log.output and "sign_in" in log.output
+    assert (await cli("security-log", actor="lo-bg")).exit_code == exit_of("not_authorised")
