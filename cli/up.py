@@ -36,8 +36,7 @@ class ApiServer(uvicorn.Server):
 
 
 def api_server(app: FastAPI, host: str, port: int) -> ApiServer:
-    return ApiServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                    lifespan="off"))
+    return ApiServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
 
 
 def _port_open(host: str, port: int) -> bool:

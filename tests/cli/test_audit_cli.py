@@ -275,3 +275,9 @@ async def test_history_replay_by_workflow_id_takes_any_id_literally(cli: Cli, pr
     quoted = await cli("history", "replay", "--workflow-id", "it's-not-there", actor="aud-1")
     assert quoted.exit_code == exit_of("not_found"), quoted.output
     assert "refused: no workflow history found" in quoted.output, quoted.output
+
+
+async def test_a_purpose_in_any_script_is_logged_as_written(cli: Cli, prepared: str, session_engine: Engine) -> None:
+    purpose = "Überprüfung im Fall Петров — Ιωάννης"
+    assert (await cli("operation", "show", prepared, purpose=purpose)).exit_code == 0
+    assert purpose in [c.justification for c in Consultations(session_engine).search(prepared)]
