@@ -26,6 +26,7 @@ test: $(STAMP)  ## the whole suite against a real Temporal dev server, SQLite an
 
 bench: $(STAMP)  ## each benchmark prints its figures beside the baseline it names (a few minutes)
 	$(BIN)/python -m bench.approval_roundtrip
+	$(BIN)/python -m bench.api_approval
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.recovery
 	$(BIN)/python -m bench.lifecycle_throughput

@@ -8,17 +8,19 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.errors import Unavailable
 from domain.timing import Timing
 from gateway.operations import OperationsGateway
+from gateway.payload_keys import data_converter
 from services.audit import AuditService
 from services.consultations import ConsultationService
 from services.deconfliction import DeconflictionService
+from services.identity import IdentityService
 from services.notifications import NotificationService
 from services.operations import OperationService
 from services.principals import PrincipalService
+from services.security import SecurityService
 from services.tasks import TaskService
 from settings import Settings
 from store.audit_log import AuditLog
@@ -29,9 +31,9 @@ from store.notifications import Notifications
 from store.principals import Principals
 from store.projections import Projector
 from store.read_models import ReadModels
+from store.security_log import SecurityLog
+from store.tokens import Tokens, WebSessions
 from workflows.messages import ServerPolicy
-
-DATA_CONVERTER = pydantic_data_converter
 
 
 def server_policy(settings: Settings) -> ServerPolicy:
@@ -49,7 +51,7 @@ def deconfliction_index(settings: Settings, engine: Engine) -> DeconflictionInde
 async def connect(settings: Settings) -> Client:
     try:
         return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                    data_converter=DATA_CONVERTER)
+                                    data_converter=data_converter(settings))
     except RuntimeError as error:
         raise Unavailable(f"cannot reach Temporal at {settings.temporal_address} (is `make run` running?): "
                           f"{error}") from None
@@ -93,6 +95,8 @@ class System:
     temporal: TemporalLink
     consultations: ConsultationService
     principals: PrincipalService
+    identity: IdentityService
+    security: SecurityService
     operations: OperationService
     tasks: TaskService
     deconfliction: DeconflictionService
@@ -111,13 +115,16 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, client: Clien
     store = engine or make_engine(settings.store_url)
     temporal = TemporalLink(settings, store, client, task_queue)
     consultations = ConsultationService(Consultations(store))
+    security = SecurityService(SecurityLog(store))
+    principals, tokens, sessions = Principals(store), Tokens(store), WebSessions(store)
+    identity = IdentityService(principals, tokens, sessions, security, settings)
     read_models = ReadModels(store)
-    operations = OperationService(temporal, AuditLog(store), consultations, read_models, Projector(store),
-                                  open_patience=open_patience or settings.open_patience)
+    operations = OperationService(temporal, AuditLog(store), consultations, read_models, Projector(store), security,
+                                  identity, open_patience=open_patience or settings.open_patience)
     return System(
         settings=settings, engine=store, temporal=temporal, consultations=consultations,
-        principals=PrincipalService(Principals(store)), operations=operations,
-        tasks=TaskService(operations, read_models, consultations),
+        principals=PrincipalService(principals, tokens, sessions, security), identity=identity, security=security,
+        operations=operations, tasks=TaskService(operations, read_models, consultations),
         deconfliction=DeconflictionService(store, deconfliction_index(settings, store), operations, consultations),
         audit=AuditService(temporal, store, settings, consultations),
         notifications=NotificationService(Notifications(store), consultations), owns_engine=engine is None)

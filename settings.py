@@ -48,6 +48,35 @@ class Settings(BaseSettings):
     # Privacy mode: with a key the index holds only keyed HMAC-SHA-256 digests, never clear identifiers.
     deconfliction_privacy_key: SecretStr | None = None
 
+    # Payload encryption (AES-256-GCM) of everything sent through Temporal. Keys are files <key id>.key
+    # (base64 of 32 bytes) in payload_keys_dir (default data_dir/payload-keys, where the embedded default
+    # generates one) and/or LIAISON_PAYLOAD_KEYS__<KEY_ID>=base64. New payloads go under
+    # payload_key_current, else the key the directory's CURRENT file names, else the only key.
+    payload_keys_dir: Path | None = None
+    payload_keys: dict[str, SecretStr] = {}
+    payload_key_current: str = ""
+
+    # The HTTP API (and, with the web issue, the pages): where `liaison up` serves it.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8400, ge=1, le=65535)
+    # Refused with 413 before it is parsed or reaches Temporal (which refuses payloads over 2 MB).
+    max_request_bytes: int = Field(default=1_000_000, ge=1024, le=1_900_000)
+    # Where the CLI's role commands go when `liaison login` was not given --server.
+    server_url: str = "http://127.0.0.1:8400"
+    # Sign-in: failures are slowed down (this delay doubles per failure, at most 4 s) and after so many
+    # in a row the principal is locked for a while.
+    sign_in_failure_delay: timedelta = timedelta(milliseconds=250)
+    sign_in_lock_after: int = Field(default=5, ge=1)
+    sign_in_lock_for: timedelta = timedelta(minutes=15)
+    token_lifetime: timedelta = timedelta(hours=12)
+    token_max_lifetime: timedelta = timedelta(days=90)
+    session_idle_timeout: timedelta = timedelta(minutes=30)
+    session_lifetime: timedelta = timedelta(hours=12)
+    # Browser cookies only over HTTPS: set true behind TLS (the embedded default serves plain HTTP locally).
+    secure_cookies: bool = False
+    # Approvers must enrol a one-time code before they may sign off coercive tasks.
+    require_one_time_code_for_approvers: bool = False
+
     reminder_before_due: timedelta = timedelta(days=1)
     escalate_after_due: timedelta = timedelta(0)
     results_grace_after_action_day: timedelta = timedelta(days=2)
@@ -60,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def signing_key_file(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-ed25519.pem"
+
+    @property
+    def payload_keys_directory(self) -> Path:
+        return self.payload_keys_dir or self.data_dir / "payload-keys"
 
     @property
     def temporal_db_file(self) -> Path:

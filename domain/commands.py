@@ -104,6 +104,8 @@ class ApproveTaskRequest(Request):
 class ApproveTask(CommandBase, ApproveTaskRequest):
     kind: Literal["approve_task"] = "approve_task"
     step_up: StepUp = False  # set by the service once the approver confirmed a one-time code
+    # Set by the service when the approver enrolled a code (or must): a coercive sign-off then needs step_up.
+    step_up_required: StepUp = False
 
 
 class RejectTaskRequest(Request):
@@ -113,6 +115,8 @@ class RejectTaskRequest(Request):
 class RejectTask(CommandBase, RejectTaskRequest):
     kind: Literal["reject_task"] = "reject_task"
     step_up: StepUp = False  # set by the service once the approver confirmed a one-time code
+    # Set by the service when the approver enrolled a code (or must): a coercive sign-off then needs step_up.
+    step_up_required: StepUp = False
 
 
 class ReplanTaskRequest(Request):

@@ -14,6 +14,7 @@ from typing import Any
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import SYSTEM, Actor, Role
+from domain.clear_ids import require_no_target_in
 from domain.deconfliction.normalise import identifier_key, iso_country
 from domain.errors import DomainError, InvalidInput, NotAuthorised, WrongPhase
 from domain.lookup import found
@@ -184,6 +185,8 @@ def _open(state: OperationState, c: cmd.OpenOperation, now: datetime) -> list[ev
                        targets)
         for i, item in enumerate(spec.intelligence, start=1)
     )
+    require_no_target_in("operation_id", c.operation_id, targets)  # both kept in clear by Temporal
+    require_no_target_in("code_name", spec.code_name, targets)
     normalised = spec.model_copy(update={
         "lead_state": lead, "participating_states": states, "partners": partners,
         "targets": targets, "intelligence": intelligence})
@@ -298,11 +301,21 @@ def _require_task_phase(state: OperationState, task: Task, command_kind: str) ->
         _require_phase(state, command_kind, Phase.PREPARE)
 
 
+def _require_step_up(task: Task, c: cmd.ApproveTask | cmd.RejectTask, verb: str) -> None:
+    """A coercive sign-off by an approver who enrolled a one-time code (or must) needs one: presence, not
+    just a token. Only a refusal: nothing recorded changes, so no rules version is needed."""
+    if task.is_coercive and c.step_up_required and not c.step_up:
+        raise DomainError("step_up_required", f"to {verb} {task.task_id} ({task.kind.value}, a coercive task) "
+                          f"{c.actor.id} must confirm with a one-time code: pass --otp CODE (API: header "
+                          "X-One-Time-Code)", field="one_time_code")
+
+
 def _approve(state: OperationState, c: cmd.ApproveTask, now: datetime) -> list[ev.Event]:
     task = _task(state, c.task_id)
     _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"approve task {task.task_id}")
     _require_task_status(task, "approved", TaskStatus.PENDING)
+    _require_step_up(task, c, "approve")
     if c.actor.id in task.approvals:
         raise DomainError("four_eyes", f"task {task.task_id} needs two different approvers of "
                           f"{task.member_state}; {c.actor.id} has already approved it",
@@ -321,6 +334,7 @@ def _reject(state: OperationState, c: cmd.RejectTask, now: datetime) -> list[ev.
     _require_task_phase(state, task, c.kind)
     require_state_of(c.actor, task.member_state, f"reject task {task.task_id}")
     _require_task_status(task, "rejected", TaskStatus.PENDING)
+    _require_step_up(task, c, "reject")
     _require_justification(c, "a rejection needs a reason")
     return [ev.TaskRejected(task_id=task.task_id, approver=c.actor.id, step_up=c.step_up, **_meta(c, now))]
 
@@ -592,10 +606,12 @@ def _report(state: OperationState, c: cmd.ReportResults, now: datetime) -> list[
     _require_phase(state, c.kind, Phase.EXECUTE)
     code = participant(c.member_state)
     require_state_of(c.actor, code, f"report results for {code}")
+    require_participant(c.actor, state, f"report results for {code}")  # an outsider is refused for who it is
     day = _reporting_day(state, c.action_day_id)
     if code not in day.member_states:
-        raise InvalidInput("member_state", code, f"member_state: {code} does not take part in action day "
-                           f"{day.action_day_id} ({', '.join(day.member_states)})")
+        raise NotAuthorised(f"{c.actor.describe()} may not report results for {code}: {code} does not take part "
+                            f"in action day {day.action_day_id} ({', '.join(day.member_states)})",
+                            field="member_state", value=code)
     if code in state.results.get(day.action_day_id, {}):
         raise DomainError("already_reported", f"{code} has already reported its results for {day.action_day_id}",
                           field="member_state", value=code)

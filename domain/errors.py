@@ -15,6 +15,7 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     WRONG_STATE = "wrong_state"
+    NOT_AUTHENTICATED = "not_authenticated"
     NOT_AUTHORISED = "not_authorised"
     INVALID_INPUT = "invalid_input"
     TOO_LARGE = "too_large"
@@ -23,8 +24,8 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"
 
 
-REFUSALS = frozenset({ErrorKind.NOT_FOUND, ErrorKind.CONFLICT, ErrorKind.WRONG_STATE, ErrorKind.NOT_AUTHORISED,
-                      ErrorKind.INVALID_INPUT, ErrorKind.TOO_LARGE})
+REFUSALS = frozenset({ErrorKind.NOT_FOUND, ErrorKind.CONFLICT, ErrorKind.WRONG_STATE, ErrorKind.NOT_AUTHENTICATED,
+                      ErrorKind.NOT_AUTHORISED, ErrorKind.INVALID_INPUT, ErrorKind.TOO_LARGE})
 
 # The decider's codes are stable (clients and recorded histories carry them); each belongs to one kind.
 KIND_OF_CODE: dict[str, ErrorKind] = {
@@ -36,7 +37,9 @@ KIND_OF_CODE: dict[str, ErrorKind] = {
     "wrong_phase": ErrorKind.WRONG_STATE, "wrong_day_status": ErrorKind.WRONG_STATE,
     "wrong_task_status": ErrorKind.WRONG_STATE, "not_due": ErrorKind.WRONG_STATE,
     "not_ready": ErrorKind.WRONG_STATE, "incomplete": ErrorKind.WRONG_STATE,
-    "not_authorised": ErrorKind.NOT_AUTHORISED,
+    "not_authenticated": ErrorKind.NOT_AUTHENTICATED, "sign_in_failed": ErrorKind.NOT_AUTHENTICATED,
+    "locked_out": ErrorKind.NOT_AUTHENTICATED,
+    "not_authorised": ErrorKind.NOT_AUTHORISED, "step_up_required": ErrorKind.NOT_AUTHORISED,
     "invalid_input": ErrorKind.INVALID_INPUT,
     "too_large": ErrorKind.TOO_LARGE,
     "unavailable": ErrorKind.UNAVAILABLE,
@@ -47,6 +50,8 @@ KIND_OF_CODE: dict[str, ErrorKind] = {
 
 class LiaisonError(Exception):
     """Any failure a user is shown: a kind, a stable code, a readable message, and the field and value."""
+
+    security_logged = False  # set once the security log holds this refusal, so no layer writes it twice
 
     def __init__(self, code: str, message: str, field: str | None = None, value: Any = None) -> None:
         super().__init__(message)
@@ -74,6 +79,13 @@ class DomainError(LiaisonError):
 class NotAuthorised(DomainError):
     def __init__(self, message: str, field: str | None = None, value: Any = None) -> None:
         super().__init__("not_authorised", message, field=field, value=value)
+
+
+class NotAuthenticated(LiaisonError):
+    """No verified identity: no credentials, wrong ones, or an expired, revoked or unknown token."""
+
+    def __init__(self, message: str, code: str = "not_authenticated") -> None:
+        super().__init__(code, message)
 
 
 class WrongPhase(DomainError):

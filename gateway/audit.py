@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from domain.audit import AuditRecord, ChainFinding, ChainHead, event_of
 from domain.describe import describe
+from domain.principal_events import PRINCIPAL_EVENTS, is_operation_stream
 from domain.state import OperationState, fold
 from domain.verification import Progress, verify_stream
 from services.record_views import Verification
@@ -59,11 +62,29 @@ def state_findings(operation_id: str, records: Sequence[AuditRecord],
     return findings
 
 
+def principal_findings(stream_id: str, records: Sequence[AuditRecord]) -> list[ChainFinding]:
+    """Every event of the principal stream decodes to its type: an undecodable change is a finding."""
+    findings = []
+    for record in records:
+        try:
+            PRINCIPAL_EVENTS.validate_python({**record.payload, "type": record.type, "justification":
+                                              record.justification, "at": record.occurred_at, "actor": {
+                                                  "id": record.actor_id, "role": record.actor_role,
+                                                  "member_state": record.member_state}})
+        except ValidationError as error:
+            findings.append(ChainFinding(stream_id=stream_id, seq=record.seq, problem=f"unreadable: #{record.seq} "
+                                         f"is not a valid {record.type} event ({error.error_count()} problems)"))
+    return findings
+
+
 def verify_records(operation_id: str, records: Sequence[AuditRecord],
                    witnesses: Sequence[ChainHead], progress: Progress | None = None,
                    states: Sequence[dict[str, Any]] = (), pending: Sequence[ChainHead] = ()) -> Verification:
     findings = verify_stream(operation_id, records, witnesses, progress, pending)
-    findings += state_findings(operation_id, records, states)
+    if is_operation_stream(operation_id):
+        findings += state_findings(operation_id, records, states)
+    else:
+        findings += principal_findings(operation_id, records)
     head = ChainHead(seq=records[-1].seq, hash=records[-1].hash) if records else ChainHead()
     return Verification(operation_id=operation_id, events=len(records), store_head=head,
                         witnesses=len(witnesses), findings=findings)

@@ -10,9 +10,11 @@ from typing import Any
 
 from google.protobuf import json_format
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from gateway.codec import replay_data_converter
+from gateway.payload_keys import local_codec
 from gateway.witness import histories
 from services.views import ReplayOutcome
 from workflows.checkpoint import CheckpointWorkflow
@@ -24,9 +26,18 @@ def _histories_in_json(data: Any, workflow_id: str) -> list[WorkflowHistory]:
     if isinstance(data, list):
         return [h for item in data for h in _histories_in_json(item, workflow_id)]
     if isinstance(data, dict) and "events" in data:
-        return [WorkflowHistory.from_json(data.get("workflowId", workflow_id), data)]
+        return [WorkflowHistory.from_json(data.get("workflowId") or _started_workflow_id(data) or workflow_id, data)]
     raise ValueError("not a Temporal history: expected an object with 'events' "
                      "(as `temporal workflow show --output json` writes) or a list of them")
+
+
+def _started_workflow_id(data: dict[str, Any]) -> str | None:
+    """The workflow id its first event names (the server records it there): payloads are encrypted for
+    that workflow, so the Replayer must be given it, not the file's name."""
+    events = data.get("events") or [{}]
+    started = events[0].get("workflowExecutionStartedEventAttributes") if isinstance(events[0], dict) else None
+    found = started.get("workflowId") if isinstance(started, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def load_histories(path: Path) -> list[tuple[str, WorkflowHistory]]:
@@ -72,9 +83,13 @@ async def histories_of_workflow(client: Client, workflow_id: str) -> list[tuple[
 
 
 async def replay(histories: Sequence[tuple[str, WorkflowHistory]],
-                 workflows: Sequence[type] = (OperationWorkflow, CheckpointWorkflow)) -> list[ReplayOutcome]:
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter,
-                        workflow_runner=workflow_runner())
+                 workflows: Sequence[type] = (OperationWorkflow, CheckpointWorkflow),
+                 data_converter: DataConverter | None = None) -> list[ReplayOutcome]:
+    """The Replayer needs the worker's data converter, codec included: without one given, it decrypts
+    with the keys this machine's settings hold (clear histories, recorded before encryption, need none)."""
+    if data_converter is None:
+        data_converter = replay_data_converter(local_codec().keyring)
+    replayer = Replayer(workflows=list(workflows), data_converter=data_converter, workflow_runner=workflow_runner())
     outcomes = []
     for source, history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.converter import WorkflowSerializationContext
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -208,7 +209,9 @@ class OperationsGateway:
         """Whether the operation's workflow was started with this opening key (its first event says)."""
         history = await self._client.get_workflow_handle(operation_id).fetch_history()
         payloads = history.events[0].workflow_execution_started_event_attributes.input.payloads
-        (started,) = await self._client.data_converter.decode(payloads, [OperationInput])
+        converter = self._client.data_converter.with_context(  # payloads are bound to their workflow
+            WorkflowSerializationContext(namespace=self._client.namespace, workflow_id=operation_id))
+        (started,) = await converter.decode(payloads, [OperationInput])
         return open_key is not None and started.open_key == open_key
 
     async def _opened_state(self, operation_id: str) -> OperationState:

@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.audit import ChainHead
+from gateway.codec import codec_of, decrypted_history
 
 _LOCAL_ACTIVITY_MARKER = "core_local_activity"
 _APPEND_ACTIVITY = "append_events"
@@ -150,8 +151,16 @@ async def operation_ids_in_temporal(client: Client) -> list[str]:
     return sorted(ids)
 
 
+async def readable_histories(client: Client, operation_id: str) -> list[WorkflowHistory]:
+    """The runs' histories with their payloads decrypted by the client's codec, for reading them here."""
+    codec = codec_of(client.data_converter)
+    runs = await histories(client, operation_id)
+    return runs if codec is None else [decrypted_history(history, codec) for history in runs]
+
+
 async def witnessed_heads(client: Client, operation_id: str) -> list[ChainHead]:
-    return [head for history in await histories(client, operation_id) for head in heads_in_history(history)]
+    return [head for history in await readable_histories(client, operation_id)
+            for head in heads_in_history(history)]
 
 
 class Witness(NamedTuple):
@@ -162,7 +171,7 @@ class Witness(NamedTuple):
 
 async def witnessed(client: Client, operation_id: str) -> Witness:
     """Every head and record hash, and every state, that the operation's Temporal histories hold."""
-    runs = await histories(client, operation_id)
+    runs = await readable_histories(client, operation_id)
     pending: list[ChainHead] = []
     for history in runs[-1:]:
         _appended_records(history, pending)

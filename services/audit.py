@@ -150,6 +150,9 @@ class AuditService:
 
         async def read() -> list[ReplayOutcome]:
             require_role(actor, "replay Temporal histories", *AUDITORS)
+            if not (workflow_id or query):
+                raise InvalidInput("workflow_id", workflow_id, "workflow_id: name the workflow (an operation id), "
+                                   "or give a visibility query")
             client = await self._client()
             found = (await histories_from_server(client, query) if query
                      else await histories_of_workflow(client, workflow_id or ""))

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from domain.actors import Actor, Role
-from domain.errors import DomainError, ErrorKind, InvalidInput
+from domain.errors import DomainError, ErrorKind, InvalidInput, NotAuthorised
 from domain.rules import require_role
 from store.consultations import Consultation, Consultations
 
@@ -41,6 +41,9 @@ class ConsultationService:
         """Run a read and log it, for each operation it concerns, with its outcome. operation_ids are the
         operations asked for; served, when given, names those the answer showed (a list's rows)."""
         try:
+            if actor.role is Role.ADMINISTRATOR:
+                raise NotAuthorised(f"{actor.describe()} may not read operation data ({action}): an administrator "
+                                    "manages principals only", field="actor", value=actor.id)
             why = require_purpose(purpose)
         except DomainError as error:  # an attempt to read without saying why is logged as refused too
             await self._record(actor, action, "", operation_ids or [None], Outcome.REFUSED, error.message)

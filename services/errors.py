@@ -26,6 +26,7 @@ PRESENTATION: dict[ErrorKind, Presentation] = {
     ErrorKind.NOT_FOUND: Presentation("refused", 3, 404, "Not found"),
     ErrorKind.CONFLICT: Presentation("refused", 4, 409, "Conflict"),
     ErrorKind.WRONG_STATE: Presentation("refused", 5, 409, "Not allowed in the current state"),
+    ErrorKind.NOT_AUTHENTICATED: Presentation("not signed in", 9, 401, "Not authenticated"),
     ErrorKind.NOT_AUTHORISED: Presentation("refused", 6, 403, "Not authorised"),
     ErrorKind.INVALID_INPUT: Presentation("refused", 7, 422, "Invalid input"),
     ErrorKind.TOO_LARGE: Presentation("refused", 8, 413, "Too large"),

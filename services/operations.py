@@ -11,8 +11,9 @@ import structlog
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.audit import event_of
-from domain.errors import NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.model import Intelligence
+from domain.principal_events import is_operation_stream
 from domain.state import OperationState
 from domain.visibility import (
     READ_ANY_OPERATION,
@@ -27,8 +28,9 @@ from domain.visibility import (
 from gateway.audit import TimelineEntry, replay, timeline
 from gateway.operations import new_idempotency_key
 from services.consultations import ConsultationService
-from services.ports import Temporal
+from services.ports import StepUp, Temporal
 from services.record_views import Opening
+from services.security import SecurityService
 from services.views import CommandOutcome, OperationFilter
 from store.audit_log import AuditLog
 from store.projections import Projector
@@ -37,10 +39,16 @@ from store.read_models import OperationSummary, ReadModels
 log = structlog.get_logger(__name__)
 
 
+def _kind_of(request: cmd.Request) -> str:
+    return str(cmd.COMMAND_OF_REQUEST[type(request)].model_fields["kind"].default)
+
+
 class OperationService:
     def __init__(self, temporal: Temporal, audit_log: AuditLog, consultations: ConsultationService,
-                 read_models: ReadModels, projector: Projector, *,
+                 read_models: ReadModels, projector: Projector, security: SecurityService, step_up: StepUp, *,
                  open_patience: timedelta = timedelta(seconds=15)) -> None:
+        self._security = security
+        self._step_up = step_up
         self._temporal = temporal
         self._audit_log = audit_log
         self._consultations = consultations
@@ -51,6 +59,9 @@ class OperationService:
     # --- commands ---------------------------------------------------------------------------------
 
     async def open(self, actor: Actor, request: cmd.OpenOperationRequest, key: str | None = None) -> Opening:
+        if not is_operation_stream(request.operation_id):
+            raise InvalidInput("operation_id", request.operation_id, "operation_id: may not start with '@' "
+                               "(the audit log's own streams do)")
         command = cmd.command_from(request, actor)
         assert isinstance(command, cmd.OpenOperation)
         gateway = await self._temporal.gateway()
@@ -64,19 +75,31 @@ class OperationService:
         await self._caught_up(command.operation_id, state.version)
         return Opening(operation_id=command.operation_id, key=key, status="opened", state=as_seen_by(actor, state))
 
-    async def send(self, actor: Actor, operation_id: str, request: cmd.Request, key: str | None = None
-                   ) -> CommandOutcome:
-        """Apply a command once per idempotency key; the reply comes once the read models hold it."""
-        if isinstance(request, cmd.ReportResultsRequest) and request.member_state is None:
-            request = request.model_copy(update={"member_state": actor.member_state or ""})
-        command = cmd.command_from(request, actor)
+    async def send(self, actor: Actor, operation_id: str, request: cmd.Request, key: str | None = None, *,
+                   one_time_code: str | None = None) -> CommandOutcome:
+        """Apply a command once per idempotency key; the reply comes once the read models hold it. A
+        refused command changes nothing and is written to the security log: who tried what, which rule."""
         structlog.contextvars.bind_contextvars(operation_id=operation_id, workflow_id=operation_id)
-        gateway = await self._temporal.gateway()
-        key = key or new_idempotency_key()
-        result = await gateway.send(operation_id, command, key=key)
+        try:
+            command = await self._command(actor, request, one_time_code)
+            gateway = await self._temporal.gateway()
+            key = key or new_idempotency_key()
+            result = await gateway.send(operation_id, command, key=key)
+        except DomainError as refusal:
+            self._security.refused(actor, _kind_of(request), refusal, operation_id)
+            raise
         await self._caught_up(operation_id, result.head.seq)
         return CommandOutcome(operation_id=operation_id, key=key, events=result.events, phase=result.phase,
                               seq=result.head.seq)
+
+    async def _command(self, actor: Actor, request: cmd.Request, one_time_code: str | None) -> cmd.Command:
+        if isinstance(request, cmd.ReportResultsRequest) and request.member_state is None:
+            request = request.model_copy(update={"member_state": actor.member_state or ""})
+        if isinstance(request, cmd.ApproveTaskRequest | cmd.RejectTaskRequest):
+            step_up = await asyncio.to_thread(self._step_up.fields, actor, one_time_code)
+            accepted = cmd.server_set_fields(cmd.COMMAND_OF_REQUEST[type(request)])
+            return cmd.command_from(request, actor, **{k: v for k, v in step_up.items() if k in accepted})
+        return cmd.command_from(request, actor)
 
     async def _caught_up(self, operation_id: str, seq: int) -> None:
         """Read-your-writes: the read models hold the command's events before the reply goes out. The

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from temporalio.client import Client
 
+from domain.actors import Actor
 from gateway.operations import OperationsGateway
 
 
@@ -15,3 +16,9 @@ class Temporal(Protocol):
     async def client(self) -> Client: ...
 
     async def gateway(self) -> OperationsGateway: ...
+
+
+class StepUp(Protocol):
+    """The server-set fields of a sign-off from the caller's one-time code (services/identity.py)."""
+
+    def fields(self, actor: Actor, code: str | None) -> dict[str, bool]: ...

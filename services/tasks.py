@@ -39,11 +39,11 @@ class TaskService:
             served=lambda tasks: [operation_id] if operation_id else sorted({t.operation_id for t in tasks}))
 
     async def approve(self, actor: Actor, operation_id: str, task_id: str, justification: str = "",
-                      key: str | None = None) -> CommandOutcome:
+                      key: str | None = None, one_time_code: str | None = None) -> CommandOutcome:
         return await self._operations.send(actor, operation_id, cmd.ApproveTaskRequest(
-            task_id=task_id, justification=justification), key)
+            task_id=task_id, justification=justification), key, one_time_code=one_time_code)
 
     async def reject(self, actor: Actor, operation_id: str, task_id: str, reason: str = "",
-                     key: str | None = None) -> CommandOutcome:
+                     key: str | None = None, one_time_code: str | None = None) -> CommandOutcome:
         return await self._operations.send(actor, operation_id, cmd.RejectTaskRequest(
-            task_id=task_id, justification=reason), key)
+            task_id=task_id, justification=reason), key, one_time_code=one_time_code)

@@ -66,15 +66,20 @@ class AuditLog:
         Unchained records (workflows recorded before the workflow chained, tests) are chained here.
         """
         with write_transaction(self.engine) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
-                             {"stream": stream_id})
-            head = self._head(conn, stream_id)
-            if not records:
-                return head
-            if all(r.hash for r in records):
-                return self._store_chained(conn, stream_id, records, head)
-            return self._store_unchained(conn, stream_id, records, head, expected_head)
+            return self.append_within(conn, stream_id, records, expected_head)
+
+    def append_within(self, conn: Connection, stream_id: str, records: Sequence[AuditRecord],
+                      expected_head: ChainHead | None = None) -> ChainHead:
+        """`append` inside the caller's write transaction, so a change and its audit record commit together."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:stream, 0))"),
+                         {"stream": stream_id})
+        head = self._head(conn, stream_id)
+        if not records:
+            return head
+        if all(r.hash for r in records):
+            return self._store_chained(conn, stream_id, records, head)
+        return self._store_unchained(conn, stream_id, records, head, expected_head)
 
     def _store_chained(self, conn: Connection, stream_id: str, records: Sequence[AuditRecord],
                        head: ChainHead) -> ChainHead:

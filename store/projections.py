@@ -231,6 +231,7 @@ class Projector:
     def behind(self) -> list[str]:
         """Streams whose audit head is past their projected sequence number."""
         heads = (select(audit_events.c.stream_id, func.max(audit_events.c.seq).label("head"))
+                 .where(~audit_events.c.stream_id.startswith("@"))  # the log's own streams: no operation
                  .group_by(audit_events.c.stream_id).subquery())
         query = (select(heads.c.stream_id).outerjoin(streams, streams.c.stream_id == heads.c.stream_id)
                  .where(heads.c.head > func.coalesce(streams.c.seq, 0)).order_by(heads.c.stream_id))

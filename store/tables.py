@@ -53,6 +53,61 @@ principals = Table(
     Column("role", String(32), nullable=False),
     Column("member_state", String(8), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Credentials and status (services/identity.py); the history of every change is the audit log's
+    # principal stream. id_key is the casefolded id: ids are unique whatever their case.
+    Column("id_key", String(120), nullable=True),
+    Column("password_hash", Text, nullable=True),
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_pending", String(64), nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Index("ix_principals_id_key", "id_key", unique=True),
+)
+
+# API tokens: only the SHA-256 of the secret is kept; the secret is shown once.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal_id", String(120), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("last_address", String(64), nullable=True),
+)
+
+# Browser sessions: the cookie holds the session id; the store only its SHA-256.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("principal_id", String(120), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("address", String(64), nullable=True),
+)
+
+# The security log, beside the consultation log: sign-ins and their failures, refused commands, token
+# use from a new address, principal changes. Append-only.
+security_log = Table(
+    "security_log", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(40), nullable=False, index=True),
+    Column("principal_id", String(120), nullable=True, index=True),
+    Column("role", String(32), nullable=True),
+    Column("member_state", String(8), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("operation_id", String(120), nullable=True),
+    Column("action", String(80), nullable=True),
+    Column("detail", Text, nullable=False),
 )
 
 notifications = Table(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -12,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from gateway.operations import OperationsGateway
+from gateway.payload_keys import data_converter
 from settings import Settings
 from store.audit_log import AuditLog
 from store.db import make_engine, upgrade
@@ -24,6 +27,13 @@ from worker import build_worker
 from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
 
 TASK_QUEUE = "liaison-tests"
+
+# Every test runs with payload encryption on, as production does: one key for the session, in the
+# environment so that every Settings(), every client and Replayer, and every worker or CLI subprocess
+# holds it. Its own keys directory keeps keys made by `make run` in data/ out of the tests.
+if not any(name.startswith("LIAISON_PAYLOAD_KEYS__") for name in os.environ):
+    os.environ["LIAISON_PAYLOAD_KEYS__TESTS"] = base64.b64encode(os.urandom(32)).decode()
+    os.environ["LIAISON_PAYLOAD_KEYS_DIR"] = tempfile.mkdtemp(prefix="liaison-test-keys-")
 
 
 def temporal_binary() -> str:
@@ -36,7 +46,7 @@ def temporal_binary() -> str:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_binary(), data_converter=data_converter(Settings()),
         search_attributes=[PHASE, CODE_NAME, LEAD_STATE, MEMBER_STATES, PRIORITY, PARKED],
         dev_server_log_level="error")
     try:

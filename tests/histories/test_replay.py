@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from gateway.payload_keys import data_converter
+from settings import Settings
 from workflows.operation import RULES_V2, OperationWorkflow
 from workflows.sandbox import workflow_runner
 
+# The worker's converter, codec on: these histories were recorded in clear, before payload encryption,
+# and payloads without its metadata decode as they are, so they replay as recorded.
+CONVERTER = data_converter(Settings())
 HISTORY_FILES = sorted(Path(__file__).resolve().parent.glob("*.json"))  # not faults/: see below
 
 
@@ -58,7 +62,7 @@ def test_runs_recorded_before_rules_v2_replay_under_v1_and_a_new_run_under_v2() 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
 async def test_history_replays_without_nondeterminism(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text(encoding="utf-8")))
-    replayer = Replayer(workflows=[OperationWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[OperationWorkflow], data_converter=CONVERTER,
                         workflow_runner=workflow_runner(strict=True))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
@@ -73,7 +77,7 @@ BROKEN_BY_A_QUERY = ("stuck-after-worker-kill-and-query", "taken-over-by-second-
 @pytest.mark.parametrize("name", BROKEN_BY_A_QUERY)
 async def test_histories_broken_by_a_query_are_still_reported_non_deterministic(name: str) -> None:
     history = WorkflowHistory.from_json(name, json.loads((FAULTS / f"{name}.json").read_text(encoding="utf-8")))
-    replayer = Replayer(workflows=[OperationWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[OperationWorkflow], data_converter=CONVERTER,
                         workflow_runner=workflow_runner(strict=True))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     failure = str(result.replay_failure or "")
@@ -85,7 +89,7 @@ async def test_history_with_orphan_records_replays() -> None:
     """Its defect was in the audit store, not the history: it replays, and its log is what verify flags."""
     name = "concurrent-100-commands-orphan-records"
     history = WorkflowHistory.from_json(name, json.loads((FAULTS / f"{name}.json").read_text(encoding="utf-8")))
-    replayer = Replayer(workflows=[OperationWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[OperationWorkflow], data_converter=CONVERTER,
                         workflow_runner=workflow_runner(strict=True))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

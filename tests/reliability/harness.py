@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from cli.up import temporal_command
 from domain.audit import (
@@ -34,6 +33,7 @@ from gateway.audit import replay, verify_records
 from gateway.history import histories_of_workflow
 from gateway.history import replay as replay_histories
 from gateway.operations import CommandOutcomeUnknown, OperationsGateway, update_id_for
+from gateway.payload_keys import data_converter
 from gateway.witness import witnessed
 from settings import Settings
 from store.audit_log import AuditLog
@@ -125,7 +125,7 @@ async def connect(server: DevServer) -> Client:
     deadline = time.monotonic() + 30
     while True:
         try:
-            return await Client.connect(server.address, data_converter=pydantic_data_converter)
+            return await Client.connect(server.address, data_converter=data_converter(Settings()))
         except RuntimeError:
             if time.monotonic() > deadline:
                 raise

@@ -16,6 +16,7 @@ from domain.actors import Actor, Role
 from settings import Settings
 from store.db import make_engine, upgrade
 from tests.conftest import SERVER_SETTINGS
+from tests.identities import known_actor, register
 from tests.store.conftest import _scratch_postgres
 from worker import build_worker
 
@@ -46,7 +47,7 @@ async def system(temporal_client: Client, services_store: Engine) -> AsyncIterat
     worker = build_worker(temporal_client, services_store, queue, strict_sandbox=True, settings=SERVER_SETTINGS)
     built = bootstrap(SERVER_SETTINGS, engine=services_store, client=temporal_client, task_queue=queue)
     for pid, role, state in PRINCIPALS:
-        built.principals.add(pid, role, pid, state)
+        register(built, pid, role, state)
     async with worker:
         yield built
 
@@ -57,7 +58,7 @@ def client_settings(tmp_path: Path, **changes: object) -> Settings:
 
 
 def actor(system: System, principal_id: str) -> Actor:
-    return system.principals.authenticate(principal_id)
+    return known_actor(system, principal_id)
 
 
 PATIENCE = timedelta(seconds=1)

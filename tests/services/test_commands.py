@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from bootstrap import System, bootstrap
 from domain import commands as cmd
-from domain.errors import NotAuthorised
+from domain.errors import NotAuthenticated, NotAuthorised
 from domain.model import TaskKind
 from domain.prioritisation import ScoringPolicy
 from store.audit_log import AuditLog
@@ -53,8 +53,10 @@ async def test_the_policy_is_the_servers_whatever_the_callers_settings_say(
 async def test_the_actor_is_the_authenticated_one_and_a_request_cannot_name_another(system: System) -> None:
     with pytest.raises(Exception, match="actor"):
         cmd.ApproveTaskRequest.model_validate({"task_id": "TK1", "actor": {"id": "coord-1", "role": "coordinator"}})
-    with pytest.raises(NotAuthorised, match="is not registered"):
-        system.principals.authenticate("somebody-else")
+    with pytest.raises(NotAuthenticated, match="not a Liaison token"):
+        system.identity.authenticate_token("somebody-else", None)
+    with pytest.raises(NotAuthenticated, match="unknown"):
+        system.identity.authenticate_token("lsn_0000_forged", None)
     request = _open_request(uuid.uuid4().hex[:8])
     with pytest.raises(NotAuthorised, match="only a coordinator may"):
         await system.operations.open(actor(system, "lo-bg"), request)

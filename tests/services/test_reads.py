@@ -25,15 +25,15 @@ def _names(tag: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def matrix(system: System) -> tuple[str, dict[str, str], dict[str, str]]:
     """One operation (lead BG, with EL, partner RS): targets and items of BG and EL under every code."""
-    tag = uuid.uuid4().hex[:8]
+    tag, case = uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]  # ids apart from the names: ids are kept in clear
     names = _names(tag)
     spec = OperationSpec.model_validate({
-        "code_name": f"MATRIX-{tag}", "lead_state": "BG", "participating_states": ["BG", "EL"], "partners": ["RS"],
+        "code_name": f"MATRIX-{case}", "lead_state": "BG", "participating_states": ["BG", "EL"], "partners": ["RS"],
         "crime_areas": ["migrant_smuggling"],
         "targets": [{"name": names["Alpha"], "contributed_by": "BG", "handling_code": "H0"},
                     {"name": names["Bravo"], "contributed_by": "BG", "handling_code": "H2"},
                     {"name": names["Charlie"], "contributed_by": "EL", "handling_code": "H3"}]})
-    operation_id = f"op-matrix-{tag}"
+    operation_id = f"op-matrix-{case}"
     opening = await system.operations.open(actor(system, "coord-1"), cmd.OpenOperationRequest(
         operation_id=operation_id, spec=spec, justification="matrix"))
     assert opening.status == "opened"

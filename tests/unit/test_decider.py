@@ -475,8 +475,9 @@ def test_finishing_one_of_two_days_does_not_close() -> None:
     refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()), InvalidInput,
             "action_day_id: name the action day (running: none)")
     d.start_day("AD2")
-    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()), InvalidInput,
-            "member_state: BG does not take part in action day AD2 (DE)")
+    refused(d, cmd.ReportResults(actor=officer("BG"), member_state="BG", results=Results()), NotAuthorised,
+            "lo-bg (liaison_officer of BG) may not report results for BG: BG does not take part in action day "
+            "AD2 (DE)")
     emitted = d.report("DE", Results(arrests=5))
     assert [type(e) for e in emitted] == [ev.ResultsReported, ev.ActionDayFinished, ev.OperationClosed]
     assert d.state.totals == Results(arrests=5, searches=3)

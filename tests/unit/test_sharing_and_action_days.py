@@ -389,8 +389,9 @@ def test_partner_contributes_and_reports_results_on_its_day() -> None:
     assert d.day().member_states == ("BG", "RS")
     [_, started] = d.start_day()
     assert isinstance(started, ev.ExecutionStarted) and started.member_states == ("BG", "RS")
-    refused(d, cmd.ReportResults(actor=officer("EL"), member_state="EL", results=Results()), InvalidInput,
-            "member_state: EL does not take part in action day AD1 (BG, RS)")
+    refused(d, cmd.ReportResults(actor=officer("EL"), member_state="EL", results=Results()), NotAuthorised,
+            "lo-el (liaison_officer of EL) may not report results for EL: EL does not take part in action day "
+            "AD1 (BG, RS)")
     refused(d, cmd.ReportResults(actor=RS_OFFICER, member_state="BG", results=Results()), NotAuthorised,
             "lo-rs (liaison_officer of RS) may not report results for BG")
     assert [type(e) for e in d.report("RS", Results(arrests=2, assets_frozen_eur=50000))] == [ev.ResultsReported]

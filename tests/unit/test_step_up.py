@@ -25,6 +25,7 @@ from domain.audit import (
 )
 from domain.commands import command_from, server_set_fields
 from domain.describe import describe
+from domain.errors import DomainError
 from domain.model import COERCIVE_TASK_KINDS, TaskKind
 from domain.prioritisation import ScoringPolicy
 from domain.rules import RulesVersion
@@ -189,7 +190,8 @@ def test_the_service_sets_step_up_through_command_from() -> None:
 
 def test_command_from_refuses_fields_the_server_does_not_set() -> None:
     approve = cmd.ApproveTaskRequest(task_id="TK1")
-    with pytest.raises(TypeError, match=r"ApproveTask has no server-set field stepup \(it has: step_up\)"):
+    with pytest.raises(TypeError,
+                       match=r"ApproveTask has no server-set field stepup \(it has: step_up, step_up_required\)"):
         command_from(approve, AP_BG, stepup=True)
     with pytest.raises(TypeError, match="has no server-set field task_id"):
         command_from(approve, AP_BG, task_id="TK2")  # what the request says stays what it says
@@ -201,9 +203,29 @@ def test_command_from_refuses_fields_the_server_does_not_set() -> None:
 
 
 def test_the_server_set_fields_are_the_commands_own() -> None:
-    assert server_set_fields(cmd.ApproveTask) == server_set_fields(cmd.RejectTask) == {"step_up"}
+    assert server_set_fields(cmd.ApproveTask) == server_set_fields(cmd.RejectTask) == {"step_up", "step_up_required"}
     assert server_set_fields(cmd.OpenOperation) == {"scoring", "timing"}
     assert server_set_fields(cmd.ReportResults) == frozenset()
     opening = command_from(cmd.OpenOperationRequest(operation_id="op-x", spec=spec()), COORDINATOR,
                            scoring=ScoringPolicy(), timing=Timing())
     assert isinstance(opening, cmd.OpenOperation) and opening.timing == Timing()
+
+
+@pytest.mark.parametrize("kind", sorted(COERCIVE_TASK_KINDS))
+def test_a_coercive_sign_off_that_required_a_code_is_refused_without_one(kind: TaskKind) -> None:
+    d = Driver().to_prepare()
+    task = d.plan("BG", kind=kind)
+    for command in (cmd.ApproveTask(actor=AP_BG, task_id=task, step_up_required=True),
+                    cmd.RejectTask(actor=AP_BG, task_id=task, step_up_required=True, justification="no")):
+        with pytest.raises(DomainError, match="must confirm with a one-time code") as refused:
+            d.run(command)
+        assert refused.value.code == "step_up_required" and refused.value.field == "one_time_code"
+    approved = d.run(cmd.ApproveTask(actor=AP_BG, task_id=task, step_up_required=True, step_up=True))
+    assert all(getattr(e, "step_up", True) for e in approved)
+
+
+def test_a_non_coercive_sign_off_needs_no_code() -> None:
+    d = Driver().to_prepare()
+    kind = next(k for k in TaskKind if k not in COERCIVE_TASK_KINDS and k is not TaskKind.RELEASE)
+    task = d.plan("BG", kind=kind)
+    assert d.run(cmd.ApproveTask(actor=AP_BG, task_id=task, step_up_required=True))

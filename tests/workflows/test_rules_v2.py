@@ -17,7 +17,7 @@ from domain import commands as cmd
 from domain.errors import DomainError
 from domain.model import Intelligence, OperationSpec, TaskKind
 from gateway.operations import OperationsGateway
-from gateway.witness import histories
+from gateway.witness import readable_histories
 from store.audit_log import AuditLog
 from tests.workflows.scenario import ASSESSMENT, COORDINATOR, SHORT_TIMING, approver, distinct_spec, later, officer
 from tests.workflows.test_lifecycle import record_history
@@ -52,7 +52,7 @@ async def test_a_new_operation_decides_by_rules_v2_in_every_run(
         summary="Safe house in Subotica", handling_code="H2")))
     await send(operation_id, cmd.SubmitForPrioritisation(actor=COORDINATOR, assessment=ASSESSMENT))
     await send(operation_id, cmd.DecidePriority(actor=COORDINATOR))
-    runs = await histories(temporal_client, operation_id)
+    runs = await readable_histories(temporal_client, operation_id)  # payloads decrypted
     assert len(runs) > 1, "the operation did not continue as new"
     first, *later_runs = [run.events for run in runs]
     assert RULES_V2 in _patches(first) and _input(first).get("rules") is None

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): authentication, then one service call per route."""

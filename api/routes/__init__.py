@@ -1,0 +1,1 @@
+"""One module per area; each route is one service call."""
