@@ -17,6 +17,8 @@ from services.identity import Caller
 
 SESSION_COOKIE = "liaison_session"
 CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"  # the same token as a form field, for plain HTML forms (htmx sends the header)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 bearer = HTTPBearer(auto_error=False, description="an API token from POST /auth/token (`liaison login`)")
 
@@ -39,16 +41,25 @@ async def caller(request: Request,
     elif (session_id := request.cookies.get(SESSION_COOKIE)) is not None:
         found = await asyncio.to_thread(system.identity.authenticate_session, session_id, address)
         if request.method in UNSAFE:
-            sent = request.headers.get(CSRF_HEADER) or ""
+            sent = request.headers.get(CSRF_HEADER) or await _form_csrf_token(request)
             if not (found.csrf_token and hmac.compare_digest(sent, found.csrf_token)):
                 request.state.actor = found.actor
                 raise NotAuthorised(f"{request.method} {request.url.path} from a browser session needs its CSRF "
-                                    f"token in {CSRF_HEADER}", field=CSRF_HEADER, value=None)
+                                    f"token in {CSRF_HEADER} (or a form's {CSRF_FIELD} field)", field=CSRF_HEADER,
+                                    value=None)
     else:
         raise NotAuthenticated("not signed in: send an API token (Authorization: Bearer ...; `liaison login` "
                                "gets one) or sign in with a browser session")
     request.state.actor = found.actor
     return found
+
+
+async def _form_csrf_token(request: Request) -> str:
+    """A form's csrf_token field; Starlette keeps the parsed form, so the route reads the same one."""
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return ""
+    sent = (await request.form()).get(CSRF_FIELD)
+    return sent if isinstance(sent, str) else ""
 
 
 async def actor(found: Annotated[Caller, Depends(caller)]) -> Actor:

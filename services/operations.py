@@ -11,7 +11,7 @@ import structlog
 from domain import commands as cmd
 from domain.actors import Actor
 from domain.audit import event_of
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput, NotAuthorised, NotFound
 from domain.model import Intelligence
 from domain.principal_events import is_operation_stream
 from domain.state import OperationState
@@ -176,3 +176,16 @@ class OperationService:
 
         return await self._consultations.reading(actor, purpose, "operation list", [], read,
                                                  served=lambda rows: [row.operation_id for row in rows])
+
+    async def version(self, actor: Actor, operation_id: str) -> int:
+        """The operation's version as the read models hold it, for a page that polls for a change. A number
+        and no operation data: authorised like a read, not logged as a consultation (a page asks every
+        second or two; what it then shows is read, and logged, through show and timeline)."""
+        summary = await asyncio.to_thread(self._read_models.summary, operation_id)
+        if summary is None:
+            raise NotFound("operation_id", operation_id, f"operation {operation_id} does not exist")
+        takes_part = actor.member_state is not None and actor.member_state in {
+            summary.lead_state, *summary.member_states, *summary.partners}
+        if actor.role not in READ_ANY_OPERATION and not takes_part:
+            raise NotAuthorised(f"{actor.describe()} may not read operation {operation_id}")
+        return summary.version
