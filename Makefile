@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test demo lint bench bench-scale clean
+.PHONY: run test demo lint bench bench-scale clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -19,7 +19,12 @@ run: $(STAMP)  ## Temporal dev server + migrations + worker on the embedded defa
 demo: $(STAMP)  ## one operation through its whole lifecycle against `make run`
 	$(BIN)/liaison demo
 
-test: $(STAMP)  ## the whole suite against a real Temporal dev server, SQLite and PostgreSQL
+# The browser tests drive Debian's chromium; a fresh machine gets it from apt (Playwright downloads no browser).
+browser:
+	@command -v chromium >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser  ## the whole suite against a real Temporal dev server, SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 	$(BIN)/pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from fastapi import FastAPI, Request
 
-from api import problems
+from api import problems, web
 from api.auth import address_of
 from api.limits import RequestSizeLimit
 from api.routes import audit, operations, principals, session, tasks
@@ -28,6 +28,7 @@ def create_app(system: System) -> FastAPI:
     problems.install(app)
     for router in (session.router, principals.router, operations.router, tasks.router, audit.router):
         app.include_router(router)
+    web.install(app)
     app.add_middleware(RequestSizeLimit, max_bytes=system.settings.max_request_bytes)
 
     @app.get("/health", tags=["health"])
