@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import shutil
 import statistics
 import sys
@@ -32,6 +33,7 @@ from domain.actors import Actor, Role
 from domain.model import Identifier, IdentifierKind, OperationSpec, Place, Target, TaskKind
 from domain.prioritisation import Assessment
 from domain.timing import Timing
+from gateway.codec import EncryptionCodec, Keyring, encrypted_data_converter
 from gateway.operations import OperationsGateway
 from logging_setup import configure_logging
 from store.audit_log import AuditLog
@@ -43,6 +45,7 @@ console = Console(width=None if sys.stdout.isatty() else 110)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TASK_QUEUE = "bench-liaison"
+CLEAR_QUEUE = "bench-liaison-without-codec"  # the same worker with no payload codec, to compare against
 BASELINE_QUEUE = "bench-baseline"
 
 _KEY_FACTORIES: dict[str, Callable[[str], SearchAttributeKey]] = {
@@ -74,16 +77,20 @@ def temporal_binary() -> str:
 
 @dataclass
 class Bench:
-    client: Client
+    client: Client  # with the payload codec, as every Liaison client is
+    clear_client: Client  # the same server with no codec
     engine: Engine
 
-    def gateway(self) -> OperationsGateway:
-        return OperationsGateway(self.client, TASK_QUEUE, AuditLog(self.engine))
+    def gateway(self, *, codec: bool = True) -> OperationsGateway:
+        if codec:
+            return OperationsGateway(self.client, TASK_QUEUE, AuditLog(self.engine))
+        return OperationsGateway(self.clear_client, CLEAR_QUEUE, AuditLog(self.engine))
 
 
 @asynccontextmanager
-async def bench_env() -> AsyncIterator[Bench]:
-    """Dev server + store + both workers; everything is shut down when the block exits."""
+async def bench_env(codec: EncryptionCodec | None = None) -> AsyncIterator[Bench]:
+    """Dev server + store + the workers (Liaison with its payload codec, under a key of this run; Liaison
+    without it; the baseline); everything is shut down when the block exits."""
     configure_logging("console", "WARNING")  # per-append info logs would swamp the tables
     keys = [_KEY_FACTORIES[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()]
     with tempfile.TemporaryDirectory(prefix="liaison-bench-") as tmp:
@@ -91,16 +98,20 @@ async def bench_env() -> AsyncIterator[Bench]:
         upgrade(url)
         engine = make_engine(url)
         console.print("[dim]starting the Temporal dev server…[/]")
+        codec = codec or EncryptionCodec(Keyring({"bench": os.urandom(32)}, "bench"))
         async with await WorkflowEnvironment.start_local(
             dev_server_existing_path=temporal_binary(), search_attributes=keys,
-            data_converter=pydantic_data_converter,
+            data_converter=encrypted_data_converter(codec),
         ) as env:
+            clear = Client(env.client.service_client, namespace=env.client.namespace,
+                           data_converter=pydantic_data_converter)
             liaison = build_worker(env.client, engine, TASK_QUEUE)
+            without_codec = build_worker(clear, engine, CLEAR_QUEUE)
             baseline = Worker(env.client, task_queue=BASELINE_QUEUE,
                               workflows=[BareWorkflow, OneActivityWorkflow], activities=[noop])
             try:
-                async with liaison, baseline:
-                    yield Bench(env.client, engine)
+                async with liaison, without_codec, baseline:
+                    yield Bench(env.client, clear, engine)
             finally:
                 engine.dispose()
 
