@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request, Response
 
 from api.auth import system_of
-from api.web.session_pages import ViewerDep, page
+from api.web.session_pages import ViewerDep, page, refused
 from domain.errors import LiaisonError
 from domain.model import COERCIVE_TASK_KINDS
 from services.identity import Caller
@@ -54,7 +54,10 @@ def _bulk_key(form_key: str, choice: str) -> str:
 
 @router.get("/inbox")
 async def inbox(request: Request, found: ViewerDep) -> Response:
-    return await _inbox(request, found, [])
+    try:
+        return await _inbox(request, found, [])
+    except LiaisonError as error:
+        return await refused(request, found, error)
 
 
 async def _sign_off(request: Request, found: Caller, decision: str, operation_id: str, task_id: str, reason: str,

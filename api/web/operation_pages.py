@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 
 from api.auth import system_of
-from api.web.session_pages import ViewerDep, page
+from api.web.session_pages import ViewerDep, page, refused
 from domain.actors import Role
 from domain.errors import LiaisonError
 from domain.model import HitResolution, Phase
@@ -37,7 +37,10 @@ async def board(request: Request, found: ViewerDep, phase: Phase | None = None,
                 blocked: Annotated[str | None, Query(max_length=3)] = None,
                 q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     where = OperationFilter(phase=phase, member_state=member_state or None, parked=_flag(parked))
-    rows = await system_of(request).operations.list(found.actor, BOARD_PURPOSE, where)
+    try:
+        rows = await system_of(request).operations.list(found.actor, BOARD_PURPOSE, where)
+    except LiaisonError as error:
+        return await refused(request, found, error)
     # Blocked and the code-name search narrow what the service returned: a presentation choice, not a read.
     if (want_blocked := _flag(blocked)) is not None:
         rows = [row for row in rows if row.blocked is want_blocked]
@@ -65,7 +68,10 @@ async def _operation(request: Request, found: Caller, operation_id: str, templat
 
 @router.get("/operations/{operation_id}")
 async def operation(request: Request, found: ViewerDep, operation_id: str) -> Response:
-    return await _operation(request, found, operation_id, "operation.html")
+    try:
+        return await _operation(request, found, operation_id, "operation.html")
+    except LiaisonError as error:
+        return await refused(request, found, error)
 
 
 @router.get("/operations/{operation_id}/content")

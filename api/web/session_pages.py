@@ -18,6 +18,7 @@ from api.auth import SESSION_COOKIE, address_of, bearer, caller, system_of
 from api.web.rendering import LANGUAGE_COOKIE, languages, render
 from domain.errors import LiaisonError, NotAuthenticated
 from domain.utc import as_utc
+from services.errors import PRESENTATION
 from services.identity import Caller
 
 router = APIRouter(prefix="/web", include_in_schema=False)
@@ -63,6 +64,13 @@ async def page(request: Request, found: Caller, template: str, context: dict[str
     unread = sum(1 for n in notices if seen is None or as_utc(n.created_at) > seen)
     return render(request, template, {**context, "viewer": found.actor, "principal": found.principal,
                                       "csrf_token": found.csrf_token or "", "unread": unread}, status_code)
+
+
+async def refused(request: Request, found: Caller, error: LiaisonError) -> Response:
+    """A page the service refused (a role that has no inbox, an operation the viewer takes no part in):
+    the refusal on a page, with the status the API would give."""
+    return await page(request, found, "error.html", {"message": error.message},
+                      PRESENTATION[error.kind].http_status)
 
 
 def _seen_at(request: Request) -> datetime | None:

@@ -29,7 +29,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PRINCIPALS = [("coord-1", Role.COORDINATOR, None), ("ap-bg-1", Role.APPROVER, "BG"),
               ("ap-bg-2", Role.APPROVER, "BG"), ("ap-el-1", Role.APPROVER, "EL"),
-              ("lo-bg", Role.LIAISON_OFFICER, "BG")]
+              ("lo-bg", Role.LIAISON_OFFICER, "BG"), ("ap-bg-otp", Role.APPROVER, "BG"),
+              ("aud-1", Role.AUDITOR, None)]
 WEB_SETTINGS = Settings(sign_in_failure_delay=timedelta(0), reminder_before_due=timedelta(seconds=2))
 ARTEFACTS = Path(__file__).resolve().parents[2] / "data" / "test-artefacts" / "web"  # data/ is ignored by git
 
@@ -99,7 +100,8 @@ def web_api(server: str) -> WebApi:
     return WebApi(server)
 
 
-async def signed_in(browser: Browser, server: str, principal_id: str, locale: str = "en-GB") -> Page:
+async def signed_in(browser: Browser, server: str, principal_id: str, locale: str = "en-GB",
+                    one_time_code: str | None = None) -> Page:
     """A fresh browser context (its own cookies) signed in through the sign-in page."""
     context = await browser.new_context(base_url=server, locale=locale, timezone_id="Europe/Sofia")
     context.set_default_timeout(15_000)
@@ -107,6 +109,8 @@ async def signed_in(browser: Browser, server: str, principal_id: str, locale: st
     await page.goto("/web/sign-in")
     await page.locator("#principal_id").fill(principal_id)
     await page.locator("#password").fill(PASSWORD)
+    if one_time_code:
+        await page.locator("#one_time_code").fill(one_time_code)
     await page.locator("form[action='/web/sign-in'] button[type=submit]").click()
     await page.wait_for_url("**/web/inbox")
     return page

@@ -63,3 +63,13 @@ async def test_a_form_without_its_csrf_token_is_refused(server: str) -> None:
         signed_out = await http.post("/web/sign-out", data={"csrf_token": token})
         assert signed_out.status_code == 303
         assert (await http.get("/web/inbox")).status_code == 303
+
+
+async def test_a_refusal_is_a_page_with_the_apis_status(server: str) -> None:
+    async with _signed_in(server, "aud-1") as (http, _):
+        inbox = await http.get("/web/inbox")  # an auditor has no inbox
+        assert inbox.status_code == 403 and 'role="alert"' in inbox.text
+        assert inbox.headers["content-type"].startswith("text/html")
+    async with _signed_in(server, "ap-el-1") as (http, _):
+        missing = await http.get("/web/operations/op-that-does-not-exist")
+        assert missing.status_code == 404 and "op-that-does-not-exist" in missing.text

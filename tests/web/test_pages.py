@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
 from playwright.async_api import Browser, expect
 
 from tests.web.conftest import WebApi, screenshot, signed_in
@@ -64,6 +65,37 @@ async def test_an_approver_signs_off_and_the_coordinators_open_page_follows(
     await expect(coordinator.locator("ol.timeline")).to_contain_text("the shelter is ready")
     assert await coordinator.evaluate("performance.getEntriesByType('navigation').length") == 1
     await screenshot(coordinator, "operation-page-followed")
+
+
+def code_at(secret: str, drift_steps: int) -> str:
+    """A one-time code of the step `drift_steps` from now; each use must take a later step than the last."""
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * drift_steps))
+
+
+async def test_a_coercive_task_is_approved_with_a_one_time_code(browser: Browser, server: str,
+                                                                  web_api: WebApi) -> None:
+    async with await web_api.as_("ap-bg-otp") as http:
+        secret = (await http.post("/me/one-time-code")).json()["secret"]
+        confirmed = await http.post("/me/one-time-code/confirm", json={"code": code_at(secret, -1)})
+        assert confirmed.status_code == 200, confirmed.text
+    operation_id = await operation_in_prepare(web_api)
+    await plan_task(web_api, operation_id, "arrest at the border crossing", kind="arrest")
+    approver = await signed_in(browser, server, "ap-bg-otp", one_time_code=code_at(secret, 0))
+    row = approver.locator(f"tr[data-task='{operation_id}/TK1']")
+    await row.get_by_label("Reason").fill("warrant issued")
+    await row.get_by_role("button", name="Approve").click()  # without the code: refused, said on the page
+    result = approver.locator(f"li[data-task='{operation_id}/TK1']")
+    await expect(result).to_contain_text("refused")
+    await expect(result).to_contain_text("one-time code")
+    row = approver.locator(f"tr[data-task='{operation_id}/TK1']")
+    await row.get_by_label("Reason").fill("warrant issued")
+    await row.get_by_label("One-time code").fill(code_at(secret, 1))
+    await row.get_by_role("button", name="Approve").click()
+    await expect(result).to_contain_text("done")
+    await screenshot(approver, "inbox-step-up")
+    async with await web_api.as_("coord-1") as http:
+        timeline = (await http.get(f"/operations/{operation_id}/timeline")).json()
+    assert any("step-up" in entry["summary"] for entry in timeline), timeline
 
 
 async def test_bulk_approval_gives_a_result_per_task(browser: Browser, server: str, web_api: WebApi) -> None:
