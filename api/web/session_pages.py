@@ -42,6 +42,8 @@ ViewerDep = Annotated[Caller, Depends(viewer)]
 
 
 def sign_in_first(request: Request, error: Exception) -> Response:
+    if request.headers.get("HX-Request"):  # a poll of a page whose session ended: the whole page goes
+        return Response(status_code=204, headers={"HX-Redirect": "/web/sign-in"})
     return RedirectResponse("/web/sign-in", status_code=303)
 
 

@@ -30,6 +30,8 @@ async def test_a_page_sends_a_visitor_who_is_not_signed_in_to_the_sign_in_form(s
         for path in PAGES:
             answer = await http.get(path)
             assert (answer.status_code, answer.headers["location"]) == (303, "/web/sign-in"), path
+        polled = await http.get("/web/operations/op-x/version", headers={"HX-Request": "true"})
+        assert polled.headers["HX-Redirect"] == "/web/sign-in"
         form = await http.get("/web/sign-in")
         assert form.headers["cache-control"] == "no-store"
         assert '<label for="one_time_code">' in form.text

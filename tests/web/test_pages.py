@@ -157,3 +157,28 @@ async def test_user_text_is_shown_as_text(browser: Browser, server: str, web_api
         assert await page.evaluate("window.__pwned === undefined"), name
         assert await page.locator("main script, main img, main b, main i").count() == 0, name
         await screenshot(page, f"escaping-{name}")
+
+
+async def test_a_liaison_officer_resolves_a_hit_from_the_operation_page(browser: Browser, server: str,
+                                                                        web_api: WebApi) -> None:
+    phone = f"+359 88{uuid.uuid4().int % 10**7:07d}"
+    ours = await operation_in_prepare(web_api)
+    await web_api.post("coord-1", f"/operations/{ours}/add-target", {"target": {
+        "name": "Petrov Ivan", "date_of_birth": "1985-03-07", "contributed_by": "BG",
+        "identifiers": [{"kind": "phone", "value": phone}]}})
+    theirs = f"op-web-other-{uuid.uuid4().hex[:8]}"
+    await web_api.post("coord-1", "/operations", {"operation_id": theirs, "justification": "colliding", "spec": {
+        "code_name": "RHEIN", "lead_state": "DE", "participating_states": ["AT"], "crime_areas": ["migrant_smuggling"],
+        "point_of_contact": "LKA desk", "targets": [{"name": "Someone Else", "contributed_by": "DE",
+                                                    "identifiers": [{"kind": "phone", "value": phone}]}]}}, 201)
+    officer = await signed_in(browser, server, "lo-bg")
+    await officer.goto(f"/web/operations/{ours}")
+    hit_form = officer.locator("form[action$='/resolve']").first
+    await expect(hit_form).to_be_visible()
+    await hit_form.get_by_label("Resolution").select_option("coordinated")
+    await hit_form.get_by_label("Justification").fill("agreed with the LKA desk by phone")
+    await hit_form.get_by_role("button", name="Resolve").click()
+    await expect(officer.locator("main")).to_contain_text("hit_resolved")
+    await expect(officer.locator("form[action$='/resolve']")).to_have_count(0)
+    await expect(officer.locator("ol.timeline")).to_contain_text("agreed with the LKA desk by phone")
+    await screenshot(officer, "operation-hit-resolved")
