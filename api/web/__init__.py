@@ -6,12 +6,12 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.web import inbox_pages, operation_pages, session_pages
+from api.web import audit_pages, inbox_pages, operation_pages, session_pages
 from api.web.rendering import STATIC
 
 
 def install(app: FastAPI) -> None:
-    for router in (session_pages.router, inbox_pages.router, operation_pages.router):
+    for router in (session_pages.router, inbox_pages.router, operation_pages.router, audit_pages.router):
         app.include_router(router)
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     app.add_exception_handler(session_pages.SignInFirst, session_pages.sign_in_first)

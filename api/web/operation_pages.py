@@ -30,13 +30,23 @@ def _flag(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value or "")
 
 
+def _priority(value: str | None) -> float | None:
+    try:
+        return min(max(float(value), 0.0), 100.0) if value else None
+    except ValueError:
+        return None
+
+
 @router.get("/operations")
 async def board(request: Request, found: ViewerDep, phase: Phase | None = None,
                 member_state: Annotated[str | None, Query(max_length=40)] = None,
+                min_priority: Annotated[str | None, Query(max_length=10)] = None,
                 parked: Annotated[str | None, Query(max_length=3)] = None,
                 blocked: Annotated[str | None, Query(max_length=3)] = None,
                 q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    where = OperationFilter(phase=phase, member_state=member_state or None, parked=_flag(parked))
+    # An empty field of the form is no filter, so the number is read here rather than by FastAPI.
+    floor = _priority(min_priority)
+    where = OperationFilter(phase=phase, member_state=member_state or None, min_priority=floor, parked=_flag(parked))
     try:
         rows = await system_of(request).operations.list(found.actor, BOARD_PURPOSE, where)
     except LiaisonError as error:
@@ -50,6 +60,7 @@ async def board(request: Request, found: ViewerDep, phase: Phase | None = None,
     return await page(request, found, "board.html", {
         "rows": rows, "phases": list(Phase), "now": datetime.now(UTC),
         "filters": {"phase": phase.value if phase else "", "member_state": member_state or "",
+                    "min_priority": "" if floor is None else f"{floor:g}",
                     "parked": parked or "", "blocked": blocked or "", "q": q or ""}})
 
 

@@ -75,3 +75,12 @@ async def test_a_refusal_is_a_page_with_the_apis_status(server: str) -> None:
     async with _signed_in(server, "ap-el-1") as (http, _):
         missing = await http.get("/web/operations/op-that-does-not-exist")
         assert missing.status_code == 404 and "op-that-does-not-exist" in missing.text
+
+
+async def test_the_board_filters(server: str) -> None:
+    async with _signed_in(server, "coord-1") as (http, _):
+        everything = await http.get("/web/operations", params={"min_priority": "", "parked": "", "blocked": ""})
+        assert everything.status_code == 200
+        nothing = await http.get("/web/operations", params={"min_priority": "100", "q": "no-such-code-name"})
+        assert nothing.status_code == 200 and "No operations match." in nothing.text
+        assert 'value="100"' in nothing.text  # the form keeps what was asked

@@ -182,3 +182,17 @@ async def test_a_liaison_officer_resolves_a_hit_from_the_operation_page(browser:
     await expect(officer.locator("form[action$='/resolve']")).to_have_count(0)
     await expect(officer.locator("ol.timeline")).to_contain_text("agreed with the LKA desk by phone")
     await screenshot(officer, "operation-hit-resolved")
+
+
+async def test_an_auditor_replays_to_a_point_and_verifies(browser: Browser, server: str, web_api: WebApi) -> None:
+    operation_id = await operation_in_prepare(web_api)
+    auditor = await signed_in(browser, server, "aud-1")
+    await auditor.get_by_role("link", name="Auditor's desk").click()
+    await auditor.get_by_label("Operation").fill(operation_id)
+    await auditor.get_by_label("To sequence number").fill("1")
+    await auditor.get_by_role("button", name="Replay").click()
+    await expect(auditor.locator("#replayed h2")).to_contain_text("1")
+    await expect(auditor.locator("#replayed-phase")).to_have_text("Identify")  # as of its opening
+    await auditor.get_by_role("button", name=f"Verify {operation_id}").click()
+    await expect(auditor.locator("#verified")).to_contain_text(f"{operation_id}: intact")
+    await screenshot(auditor, "auditor-desk")
