@@ -50,6 +50,7 @@ async def test_every_page_is_kept_out_of_the_cache_and_shows_the_unread_count(se
             answer = await http.get(path)
             assert answer.status_code == 200, (path, answer.text[:500])
             assert answer.headers["cache-control"] == "no-store", path
+            assert "script-src 'self'" in answer.headers["content-security-policy"], path
             assert 'id="unread-count"' in answer.text, path
         static = await http.get("/web/static/liaison.css")
         assert static.status_code == 200
