@@ -8,6 +8,7 @@ when the app starts, so no compiled .mo is committed and none can be stale.
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from babel.support import NullTranslations, Translations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from domain.utc import as_utc
 
@@ -73,6 +75,22 @@ def chosen_language(request: Request) -> str:
     return DEFAULT_LANGUAGE
 
 
+# Directional formatting characters (overrides, embeddings, isolates, marks) would reorder what follows them, even
+# outside the element that holds them (a code name inside a timeline line): a user's text shows them as code points.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    return BIDI_CONTROLS.sub(lambda found: f"\u27e6U+{ord(found.group()):04X}\u27e7", text)
+
+
+def _finalize(value: object) -> object:
+    """Every {{ expression }} of every template passes here before it is escaped."""
+    if isinstance(value, Markup):
+        return Markup(visible_controls(str(value)))  # our own markup (a macro's): code points only are changed
+    return visible_controls(value) if isinstance(value, str) else value
+
+
 def _utc_text(moment: datetime | None) -> str:
     return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
@@ -85,7 +103,7 @@ def _iso(moment: datetime | None) -> str:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True,
                       default_for_string=True), extensions=["jinja2.ext.i18n"], trim_blocks=True,
-                      lstrip_blocks=True)
+                      lstrip_blocks=True, finalize=_finalize)
     env.filters["utc"] = _utc_text
     env.filters["iso"] = _iso
     env.globals["htmx"] = HTMX
