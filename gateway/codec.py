@@ -224,12 +224,18 @@ def codec_of(converter: DataConverter) -> EncryptionCodec | None:
     return codec if isinstance(codec, EncryptionCodec) else None
 
 
+def replay_converter_of(converter: DataConverter) -> DataConverter:
+    """The Replayer's converter for histories a client with this converter reads: the same keys."""
+    codec = codec_of(converter)
+    return converter if codec is None else replay_data_converter(codec.keyring)
+
+
 # --- whole histories (the witness, bundles) ---------------------------------------------------------
 
 _PAYLOAD = Payload.DESCRIPTOR.full_name
 
 
-def _payloads_in(message: Message) -> Iterable[Payload]:
+def payloads_in(message: Message) -> Iterable[Payload]:
     """Every Payload anywhere in a protobuf message (fields, repeated fields, map values)."""
     for descriptor, value in message.ListFields():
         if descriptor.message_type is None:
@@ -247,7 +253,7 @@ def _payloads_in(message: Message) -> Iterable[Payload]:
                 assert isinstance(item, Payload)
                 yield item
             else:
-                yield from _payloads_in(item)
+                yield from payloads_in(item)
 
 
 def _bound_workflow(event: HistoryEvent, own: str) -> str:
@@ -268,7 +274,7 @@ def _bound_workflow(event: HistoryEvent, own: str) -> str:
 
 def key_ids_in(history: WorkflowHistory) -> set[str]:
     """The keys a history's payloads are encrypted under (empty: a clear history)."""
-    return {p.metadata[KEY_ID].decode() for event in history.events for p in _payloads_in(event)
+    return {p.metadata[KEY_ID].decode() for event in history.events for p in payloads_in(event)
             if is_encrypted(p)}
 
 
@@ -279,7 +285,7 @@ def decrypted_history(history: WorkflowHistory, codec: EncryptionCodec) -> Workf
         clear = HistoryEvent()
         clear.CopyFrom(event)
         bound = codec.bound_to(_bound_workflow(clear, history.workflow_id))
-        for payload in _payloads_in(clear):
+        for payload in payloads_in(clear):
             if is_encrypted(payload):
                 payload.CopyFrom(bound.decrypt(payload))
         events.append(clear)

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
 from domain.errors import DomainError, Unavailable
+from gateway.codec import replay_converter_of
 from gateway.history import replay
 from services.views import Recovery
 from workflows.operation import OperationWorkflow
@@ -39,7 +40,7 @@ async def recover(client: Client, operation_id: str, reason: str) -> Recovery:
     described = await client.get_workflow_handle(operation_id).describe()
     handle = client.get_workflow_handle(operation_id, run_id=described.run_id)  # this very run, throughout
     history = await handle.fetch_history()
-    (outcome,) = await replay([(operation_id, history)])
+    (outcome,) = await replay([(operation_id, history)], data_converter=replay_converter_of(client.data_converter))
     if outcome.ok:
         raise DomainError("conflict", f"operation {operation_id}'s history replays: there is nothing to recover",
                           field="operation_id", value=operation_id)

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from gateway.audit import verify_records
@@ -26,18 +25,17 @@ from gateway.codec import (
     EncryptionCodec,
     Keyring,
     is_encrypted,
+    payloads_in,
     replay_data_converter,
 )
-from gateway.codec import _payloads_in as payloads_in
 from gateway.history import histories_of_workflow, replay
 from gateway.operations import OperationsGateway
-from gateway.payload_keys import data_converter
 from gateway.witness import histories, witnessed
 from store.audit_log import AuditLog
 from tests.codec.lifecycle import decoded_base64_fields, forms_of, found_in, full_lifecycle, personal_data
+from tests.codec.servers import own_server
 from tests.conftest import SERVER_SETTINGS, temporal_binary
 from worker import build_worker
-from workflows.messages import CODE_NAME, LEAD_STATE, MEMBER_STATES, PARKED, PHASE, PRIORITY
 
 QUEUE = "liaison-codec-tests"
 CONTROL = "Контрол Зеленков control-marker-0042"
@@ -74,11 +72,7 @@ async def test_no_personal_data_in_what_temporal_shows_or_stores(session_engine:
     data = personal_data()
     forms = forms_of(data.strings)
     operation_id, control_id = f"op-codec-{uuid.uuid4().hex[:8]}", f"control-{uuid.uuid4().hex[:8]}"
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=data_converter(SERVER_SETTINGS),
-        search_attributes=[PHASE, CODE_NAME, LEAD_STATE, MEMBER_STATES, PRIORITY, PARKED],
-        dev_server_database_filename=str(tmp_path / "temporal.db"), dev_server_log_level="error")
-    try:
+    async with own_server(tmp_path / "temporal.db") as env:
         address = env.client.service_client.config.target_host
         async with build_worker(env.client, session_engine, QUEUE, strict_sandbox=True, settings=SERVER_SETTINGS):
             final = await full_lifecycle(OperationsGateway(env.client, QUEUE, AuditLog(session_engine)), operation_id,
@@ -127,8 +121,6 @@ async def test_no_personal_data_in_what_temporal_shows_or_stores(session_engine:
                                               data_converter=replay_data_converter(Keyring()))
             assert not without_the_key.ok and "which this process does not hold" in (without_the_key.failure or "")
             assert isinstance(env.client.data_converter.payload_codec, EncryptionCodec)
-    finally:
-        await env.shutdown()
 
     stored = b"".join(path.read_bytes() for path in sorted(tmp_path.glob("temporal.db*")))
     assert found_in(stored, forms) == set()
