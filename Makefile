@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## Temporal dev server + migrations + worker on the embedded defaults; Ctrl-C stops
+run: $(STAMP)  ## Temporal dev server + migrations + worker + the HTTP API (prints its URL) on the embedded defaults; Ctrl-C stops
 	$(BIN)/liaison up
 
 demo: $(STAMP)  ## one operation through its whole lifecycle against `make run`

@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     task_queue: str = "liaison-operations"
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"
-    actor: str = ""
     purpose: str = ""
     # How long `operation open` waits for the workflow to record the opening before it reports it as
     # pending (it still opens; `operation show` finds it).

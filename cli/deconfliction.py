@@ -75,13 +75,17 @@ def check(ctx: typer.Context, targets_file: Annotated[Path, typer.Argument(help=
 @deconfliction_app.command("resolve")
 @handle_errors
 def resolve(ctx: typer.Context, operation_id: Annotated[str, typer.Argument(help="Operation id.")],
-            hit_id: Annotated[str, typer.Argument(help="Hit id, as `operation show` lists it.")],
+            hit_ids: Annotated[list[str], typer.Argument(
+                help="Hit ids, as `operation show` lists them: one or more, each resolved the same way.",
+                metavar="HIT_ID...")],
             resolution: Annotated[HitResolution, typer.Option(help="How the states settled it.")],
             justification: Annotated[str, typer.Option("--justification", "-j", help="Why (audit log).")] = "",
             ) -> None:
-    """Liaison officers of a state involved: resolve a hit, for both operations."""
+    """Liaison officers of a state involved: resolve hits, for both operations (one command per hit, in
+    order; a refused one stops the rest)."""
     c = ctx_of(ctx)
-    outcome = c.client.resolve_hit(operation_id, hit_id, resolution, justification, c.key)
-    console.print(f"[green]ok[/] {render.text(operation_id)}: hit {render.text(hit_id)} {resolution.value} "
-                  f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq}); the other operation is told",
-                  highlight=False)
+    for hit_id in hit_ids:  # one key for all: each command's update id is the key and the command's digest
+        outcome = c.client.resolve_hit(operation_id, hit_id, resolution, justification, c.key)
+        console.print(f"[green]ok[/] {render.text(operation_id)}: hit {render.text(hit_id)} {resolution.value} "
+                      f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq}); the other operation is told",
+                      highlight=False)

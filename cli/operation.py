@@ -29,7 +29,8 @@ def send(c: Context, operation_id: str, request: cmd.Request, one_time_code: str
     """One command through the API, with this invocation's idempotency key; prints what it recorded."""
     outcome = c.client.send(operation_id, request, c.key, one_time_code)
     console.print(f"[green]ok[/] {render.text(operation_id)}: {', '.join(outcome.events)} "
-                  f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq})", highlight=False)
+                  f"(phase {outcome.phase.value.upper()}, audit #{outcome.seq}){render.created(outcome.created)}",
+                  highlight=False)
 
 
 def _slug(name: str) -> str:

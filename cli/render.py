@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.model import Intelligence, Results, Task
-from services.views import ApiToken, OperationSummary, PendingTaskView, Principal, SecurityEntry, TimelineEntry
+from services.views import ApiToken, Created, OperationSummary, PendingTaskView, Principal, SecurityEntry, TimelineEntry
 
 if TYPE_CHECKING:
     from domain.state import OperationState
@@ -195,6 +195,14 @@ def operations_table(rows: list[OperationSummary], now: datetime) -> Table:
     if not rows:
         table.caption = "no operation you may read matches"
     return table
+
+
+CREATED_LABELS = {"target": "target", "intelligence_item": "item", "task": "task", "action_day": "action day"}
+
+
+def created(made: list[Created]) -> str:
+    """What a command made, for the next command to name: ' -> task TK1'."""
+    return "".join(f" -> {CREATED_LABELS.get(m.kind, m.kind)} [bold]{text(m.id)}[/]" for m in made)
 
 
 def who(principal: Principal) -> str:

@@ -114,7 +114,7 @@ async def serve(settings: Settings) -> None:
     while not server.started and not any(task.done() for task in tasks):
         await asyncio.sleep(0.05)
     if server.started:
-        console.print(_running(settings), highlight=False)
+        console.print(_running(settings), highlight=False, soft_wrap=True)
     await asyncio.wait(tasks | {stopping}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     server.should_exit = True

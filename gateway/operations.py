@@ -26,10 +26,11 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
-from domain.audit import ChainHead, update_event_key
+from domain.audit import ChainHead, event_of, update_event_key
 from domain.commands import Command, OpenOperation
 from domain.decider import decide
 from domain.errors import DomainError, IntegrityFailure, LiaisonError, NotFound, Unavailable
+from domain.events import Event
 from domain.model import Intelligence, Phase, Task
 from domain.reference import member_state as member_state_code
 from domain.rules import LATEST_RULES
@@ -237,6 +238,14 @@ class OperationsGateway:
         key = _checked_key(key)
         update_id = update_id_for(key, command)
         return await self._retrying(operation_id, key, lambda: self._send_once(operation_id, command, update_id))
+
+    async def recorded_events(self, operation_id: str, command: Command, key: str, count: int) -> list[Event]:
+        """The events a command sent with this key was recorded with, as the log holds them (count: how many
+        it decided, as its result says). Empty for a run that recorded events under random ids (before the
+        durable-chained-append patch)."""
+        event_key = update_event_key(update_id_for(_checked_key(key), command))
+        records = await asyncio.to_thread(self._audit_log.records_of_command, operation_id, event_key, count)
+        return [event_of(record) for record in records]
 
     async def _send_once(self, operation_id: str, command: Command, update_id: str) -> CommandResult:
         handle = self._client.get_workflow_handle(operation_id)

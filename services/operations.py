@@ -9,6 +9,7 @@ from datetime import timedelta
 import structlog
 
 from domain import commands as cmd
+from domain import events as ev
 from domain.actors import Actor
 from domain.audit import event_of
 from domain.errors import DomainError, InvalidInput, NotAuthorised, NotFound
@@ -31,12 +32,29 @@ from services.consultations import ConsultationService
 from services.ports import StepUp, Temporal
 from services.record_views import Opening
 from services.security import SecurityService
-from services.views import CommandOutcome, OperationFilter
+from services.views import CommandOutcome, Created, OperationFilter
 from store.audit_log import AuditLog
 from store.projections import Projector
 from store.read_models import OperationSummary, ReadModels
 
 log = structlog.get_logger(__name__)
+
+
+CREATING_EVENTS = frozenset({"target_added", "intelligence_added", "task_planned", "action_day_scheduled"})
+
+
+def created_by(event: ev.Event) -> Created | None:
+    """The id of what an event made, for the caller's next command (a task id to approve, a day to cancel)."""
+    match event:
+        case ev.TargetAdded(target=target):
+            return Created(kind="target", id=target.target_id)
+        case ev.IntelligenceAdded(item=item):
+            return Created(kind="intelligence_item", id=item.item_id)
+        case ev.TaskPlanned(task=task):
+            return Created(kind="task", id=task.task_id)
+        case ev.ActionDayScheduled(action_day=day):
+            return Created(kind="action_day", id=day.action_day_id)
+    return None
 
 
 def _kind_of(request: cmd.Request) -> str:
@@ -89,8 +107,12 @@ class OperationService:
             self._security.refused(actor, _kind_of(request), refusal, operation_id)
             raise
         await self._caught_up(operation_id, result.head.seq)
+        created: list[Created] = []
+        if CREATING_EVENTS.intersection(result.events):  # what it made, by the ids its events carry
+            recorded = await gateway.recorded_events(operation_id, command, key, len(result.events))
+            created = [made for event in recorded if (made := created_by(event)) is not None]
         return CommandOutcome(operation_id=operation_id, key=key, events=result.events, phase=result.phase,
-                              seq=result.head.seq)
+                              seq=result.head.seq, created=created)
 
     async def _command(self, actor: Actor, request: cmd.Request, one_time_code: str | None) -> cmd.Command:
         if isinstance(request, cmd.ReportResultsRequest) and request.member_state is None:

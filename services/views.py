@@ -34,12 +34,21 @@ class FrozenView(View):
 
 # --- operations -----------------------------------------------------------------------------------
 
+class Created(View):
+    """What a command made, for the next command to name: a target, an intelligence item, a task (a
+    release request is one too) or an action day (scheduled again with --day, it keeps its id)."""
+
+    kind: str  # target, intelligence_item, task, action_day
+    id: str
+
+
 class CommandOutcome(View):
     operation_id: str
     key: str
     events: list[str]
     phase: Phase
     seq: int
+    created: list[Created] = []
 
 
 class OperationFilter(View):

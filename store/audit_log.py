@@ -151,9 +151,11 @@ class AuditLog:
         with self.engine.connect() as conn:
             return self._head(conn, stream_id)
 
-    def records_of_command(self, stream_id: str, command_key: str) -> list[AuditRecord]:
-        """The events a command (by its idempotency key) was recorded with: empty if it never was."""
-        ids = [event_id_for(stream_id, command_key, i) for i in range(MAX_EVENTS_PER_COMMAND)]
+    def records_of_command(self, stream_id: str, command_key: str, count: int = MAX_EVENTS_PER_COMMAND
+                           ) -> list[AuditRecord]:
+        """The events a command (by its idempotency key) was recorded with: empty if it never was. With
+        count, only its first count events (a command that is known to have decided so many)."""
+        ids = [event_id_for(stream_id, command_key, i) for i in range(min(count, MAX_EVENTS_PER_COMMAND))]
         query = select(*RECORD_COLUMNS).where(t.c.stream_id == stream_id, t.c.event_id.in_(ids)).order_by(t.c.seq)
         with self.engine.connect() as conn:
             return [record_from_row(row) for row in conn.execute(query)]
