@@ -12,13 +12,14 @@ from temporalio.client import Client
 from domain.errors import Unavailable
 from domain.timing import Timing
 from gateway.operations import OperationsGateway
-from gateway.payload_keys import data_converter
+from gateway.payload_keys import data_converter, payload_codec
 from services.audit import AuditService
 from services.consultations import ConsultationService
 from services.deconfliction import DeconflictionService
 from services.identity import IdentityService
 from services.notifications import NotificationService
 from services.operations import OperationService
+from services.payload_decoding import PayloadDecodingService
 from services.principals import PrincipalService
 from services.security import SecurityService
 from services.tasks import TaskService
@@ -102,6 +103,7 @@ class System:
     deconfliction: DeconflictionService
     audit: AuditService
     notifications: NotificationService
+    payload_decoding: PayloadDecodingService
     owns_engine: bool = field(default=True, repr=False)
 
     def close(self) -> None:
@@ -123,8 +125,12 @@ def bootstrap(settings: Settings, *, engine: Engine | None = None, client: Clien
                                   identity, open_patience=open_patience or settings.open_patience)
     return System(
         settings=settings, engine=store, temporal=temporal, consultations=consultations,
-        principals=PrincipalService(principals, tokens, sessions, security), identity=identity, security=security,
+        principals=PrincipalService(principals, tokens, sessions, security, settings.sign_in_lock_after,
+                                    settings.sign_in_lock_for), identity=identity, security=security,
         operations=operations, tasks=TaskService(operations, read_models, consultations),
         deconfliction=DeconflictionService(store, deconfliction_index(settings, store), operations, consultations),
         audit=AuditService(temporal, store, settings, consultations),
-        notifications=NotificationService(Notifications(store), consultations), owns_engine=engine is None)
+        notifications=NotificationService(Notifications(store), consultations),
+        payload_decoding=PayloadDecodingService(lambda: payload_codec(settings, create_default=True), AuditLog(store),
+                                                consultations, settings.temporal_namespace),
+        owns_engine=engine is None)

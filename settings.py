@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    # The Temporal web UI's origin, the only one allowed (CORS) to call the codec endpoint; empty: the
+    # embedded UI (http://127.0.0.1:<temporal_ui_port> or http://localhost:<temporal_ui_port>).
+    temporal_ui_origin: str = ""
     task_queue: str = "liaison-operations"
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "INFO"
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     @property
     def signing_key_file(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-ed25519.pem"
+
+    @property
+    def temporal_ui_origins(self) -> tuple[str, ...]:
+        if self.temporal_ui_origin:
+            return (self.temporal_ui_origin.rstrip("/"),)
+        return tuple(f"http://{host}:{self.temporal_ui_port}" for host in ("127.0.0.1", "localhost"))
 
     @property
     def payload_keys_directory(self) -> Path:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from api import problems, web
 from api.auth import address_of
 from api.limits import RequestSizeLimit
-from api.routes import audit, operations, principals, session, tasks
+from api.routes import audit, codec, operations, principals, session, tasks
 from bootstrap import System
 from domain.actors import Actor
 from domain.errors import ErrorKind, LiaisonError
@@ -26,7 +26,7 @@ def create_app(system: System) -> FastAPI:
     app.state.system = system
     app.state.on_refusal = _security_logger(system)
     problems.install(app)
-    for router in (session.router, principals.router, operations.router, tasks.router, audit.router):
+    for router in (session.router, principals.router, operations.router, tasks.router, audit.router, codec.router):
         app.include_router(router)
     web.install(app)
     app.add_middleware(RequestSizeLimit, max_bytes=system.settings.max_request_bytes)

@@ -19,6 +19,7 @@ from services.failures import classify
 
 log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
+SECRET_FIELDS = ("password", "code", "token", "secret")  # never echoed back in an error
 
 
 class Problem(BaseModel):
@@ -68,7 +69,8 @@ def _validation(error: RequestValidationError) -> JSONResponse:
     for item in error.errors():
         where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "(body)"
         got = item.get("input")
-        shown = None if isinstance(got, dict | list) or got is None else str(got)[:200]
+        secret = any(word in where for word in SECRET_FIELDS)
+        shown = None if secret or isinstance(got, dict | list) or got is None else str(got)[:200]
         problems.append({"field": where, "rule": str(item.get("msg", "")), "value": shown})
         lines.append(f"{where}: {item.get('msg', '')}" + (f" (got {shown!r})" if shown is not None else ""))
     first: dict[str, Any] = problems[0] if problems else {"field": None, "value": None}
@@ -101,7 +103,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, error: Exception) -> JSONResponse:
-        known = classify(error, request.app.state.system.settings.store_url)
+        known = classify(error)  # the store's address is for the server's log, not for any caller
         if known is not None:
             return of_error(known)
         error_id = uuid.uuid4().hex[:12]

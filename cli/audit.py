@@ -46,12 +46,15 @@ def audit_replay(ctx: typer.Context, operation_id: str,
     console.print(render.operation_panel(result.state))
 
 
-def _print_verification(result: Verification) -> None:
+def _print_verification(result: Verification, witness: str | None = None) -> None:
+    """The verdict; `witness` says what a bundle's histories allowed to compare (encrypted or not)."""
     if result.intact:
         head = f"{result.events} events, head #{result.store_head.seq} {result.store_head.hash[:16]}…"
         witnessed = (f"{result.witnesses} witnessed heads agree" if result.witnesses else
                      "chain only: Temporal holds no history of it (never started there, or past retention), "
                      "so no witnessed head was compared")
+        if witness is not None:
+            witnessed = f"{witnessed}; {witness}" if result.witnesses else witness
         console.print(f"[green]intact[/] {result.operation_id}: {head}, {witnessed}", highlight=False)
     for finding in result.findings:
         console.print(f"[red]finding[/] {finding}", highlight=False)
@@ -98,7 +101,7 @@ def _verify_bundle(bundle: Path, expect_sha256: str | None) -> None:
         console.print(f"[red]finding[/] the manifest digest is {report.manifest_sha256}, not the "
                       f"{render.text(expect_sha256)} the exporter gave: this is not the bundle that was "
                       "exported (its own chain is checked below)", highlight=False)
-    _print_verification(report.verification)
+    _print_verification(report.verification, witness=report.witness_note)
     raise typer.Exit(0 if report.intact and not forged else 1)
 
 

@@ -107,8 +107,8 @@ class LiaisonClient:
     def revoke_token(self, token_id: str) -> ApiToken:
         return self._api.parse(ApiToken, self._api.call("DELETE", f"/tokens/{_segment(token_id)}"))
 
-    def enrol_one_time_code(self) -> Enrolment:
-        return self._api.parse(Enrolment, self._api.call("POST", "/me/one-time-code"))
+    def enrol_one_time_code(self, password: str) -> Enrolment:
+        return self._api.parse(Enrolment, self._api.call("POST", "/me/one-time-code", body={"password": password}))
 
     def confirm_one_time_code(self, code: str) -> Principal:
         return self._api.parse(Principal, self._api.call("POST", "/me/one-time-code/confirm", body={"code": code}))

@@ -27,7 +27,8 @@ GROUPS = {"operation": ("cli.operation", "operation_app"), "task": ("cli.task", 
           "results": ("cli.task", "results_app"), "audit": ("cli.audit", "audit_app"),
           "history": ("cli.audit", "history_app"), "deconfliction": ("cli.deconfliction", "deconfliction_app"),
           "principal": ("cli.principal", "principal_app"), "token": ("cli.session", "token_app"),
-          "otp": ("cli.session", "otp_app"), "admin": ("cli.server", "admin_app")}
+          "otp": ("cli.session", "otp_app"), "admin": ("cli.server", "admin_app"),
+          "keys": ("cli.server", "keys_app")}
 
 
 @functools.cache

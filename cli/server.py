@@ -77,3 +77,20 @@ def bootstrap_administrator(ctx: typer.Context,
         typer.echo(done.one_time_password)
     console.print(f"next: `liaison login --user {render.text(done.principal.id)}`, then `liaison principal add "
                   "...` for everyone else", highlight=False)
+
+
+keys_app = typer.Typer(help=f"The keys that encrypt every payload sent through Temporal. {SERVER_SIDE}",
+                       no_args_is_help=True)
+
+
+@keys_app.command("rotate", help=f"Add a payload key and make it current: new payloads are encrypted under "
+                                 f"it, old ones stay readable under theirs. {SERVER_SIDE}")
+@handle_errors
+def rotate_keys(ctx: typer.Context) -> None:
+    from gateway.payload_keys import rotate_payload_key
+
+    settings = ctx_of(ctx).settings
+    key_id = rotate_payload_key(settings)
+    console.print(f"[green]rotated[/] payload keys: {render.text(key_id)} is current in "
+                  f"{render.text(str(settings.payload_keys_directory))}; workers and clients pick it up on their "
+                  "next payload (copy it to every machine that holds the others)", highlight=False)

@@ -153,8 +153,10 @@ def token_revoke(ctx: typer.Context, token_id: Annotated[str, typer.Argument(hel
 @otp_app.command("enrol")
 @handle_errors
 def otp_enrol(ctx: typer.Context) -> None:
-    """Start enrolling an authenticator app: prints its secret and otpauth:// URI."""
-    enrolment = ctx_of(ctx).client.enrol_one_time_code()
+    """Start enrolling an authenticator app (your password is asked for again, or LIAISON_PASSWORD): prints
+    its secret and otpauth:// URI."""
+    secret = os.environ.get("LIAISON_PASSWORD") or typer.prompt("password", hide_input=True)
+    enrolment = ctx_of(ctx).client.enrol_one_time_code(secret)
     console.print("Add this to your authenticator app (the secret, or the URI as a QR code):", highlight=False)
     console.print(f"  secret  {render.text(enrolment.secret)}\n  uri     {render.text(enrolment.uri)}",
                   highlight=False, soft_wrap=True)

@@ -16,7 +16,8 @@ PRINCIPAL_ID_LENGTH = 64
 DISPLAY_NAME_LENGTH = 200
 _ID_PUNCTUATION = frozenset("._-@")  # "@" so that e-mail-like ids are ids
 # The workflow's own actor: a person registered under its id would pass for it in the audit log.
-RESERVED_PRINCIPAL_IDS = frozenset({SYSTEM.id})
+# The workflow's own actor, and the actor of changes made on the server's shell (services/principals.py).
+RESERVED_PRINCIPAL_IDS = frozenset({SYSTEM.id, "server-shell"})
 
 # Roles that act for one member state (or operational partner); the others act for the task force.
 STATE_ROLES: tuple[Role, ...] = (Role.LIAISON_OFFICER, Role.APPROVER)

@@ -58,6 +58,11 @@ class ConsultationService:
         await self._record(actor, action, why, shown or [None], Outcome.SERVED, None)
         return result
 
+    async def served(self, actor: Actor, purpose: str, action: str, operation_id: str, detail: str) -> None:
+        """A read served outside ``reading``: the codec endpoint's, whose caller shows a decode token (which
+        carries who and why) rather than a session."""
+        await self._record(actor, action, purpose, [operation_id], Outcome.SERVED, detail)
+
     async def _record(self, actor: Actor, action: str, purpose: str, operation_ids: Sequence[str | None],
                       outcome: Outcome, detail: str | None) -> None:
         def write() -> None:

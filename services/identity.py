@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 
 import pyotp
 from argon2 import PasswordHasher
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError, InvalidInput, LiaisonError, NotAuthenticated, NotAuthorised, NotFound
-from domain.principal_events import OneTimeCodeEnrolled, OneTimeCodeRemoved
+from domain.principal_events import OneTimeCodeEnrolled
 from services.security import SecurityService
 from services.views import Enrolment, IssuedToken
 from settings import Settings
@@ -66,24 +66,34 @@ class IdentityService:
     async def sign_in(self, principal_id: str, password: str, one_time_code: str | None, address: str | None,
                       ) -> Principal:
         """The principal whose password (and code, when enrolled) this is; slowed down and locked out
-        after repeated failures. Every outcome is in the security log."""
+        after repeated failures. The attempt is counted before the password is checked, so requests sent
+        in parallel cannot check more passwords than the limit. Every outcome is in the security log."""
         credentials = await asyncio.to_thread(self._principals.credentials, principal_id)
-        now = datetime.now(UTC)
-        if credentials is not None and credentials.locked_until and credentials.locked_until > now:
-            self._security.record("sign_in_refused", f"locked until {credentials.locked_until.isoformat()}",
-                                  principal_id=credentials.principal.id, address=address)
-            raise logged(NotAuthenticated(f"{credentials.principal.id} is locked after repeated failed sign-ins "
-                                          f"until {credentials.locked_until:%Y-%m-%d %H:%M} UTC; an administrator "
-                                          "can reset the password", code="locked_out"))
+        attempts = 1
+        if credentials is not None:
+            attempts, locked = await asyncio.to_thread(self._principals.attempt, credentials.principal.id,
+                                                       self._settings.sign_in_lock_after,
+                                                       self._settings.sign_in_lock_for)
+            if locked is not None:
+                self._locked_out(credentials.principal.id, locked, address)
         problem = await asyncio.to_thread(self._check, credentials, password, one_time_code)
         if problem is not None:
-            await self._failed(principal_id, credentials, problem, address)
+            await self._failed(principal_id, credentials, problem, attempts, address)
         assert credentials is not None
-        await asyncio.to_thread(self._principals.signed_in, credentials.principal.id)
+        locked = await asyncio.to_thread(self._principals.signed_in, credentials.principal.id)
+        if locked is not None:  # failures sent alongside locked it meanwhile
+            self._locked_out(credentials.principal.id, locked, address)
         self._security.record("sign_in", "signed in", principal_id=credentials.principal.id,
                               role=credentials.principal.role, member_state=credentials.principal.member_state,
                               address=address)
         return credentials.principal
+
+    def _locked_out(self, principal_id: str, until: datetime, address: str | None) -> NoReturn:
+        self._security.record("sign_in_refused", f"locked until {until.isoformat()}", principal_id=principal_id,
+                              address=address)
+        raise logged(NotAuthenticated(f"{principal_id} is locked after repeated failed sign-ins until "
+                                      f"{until:%Y-%m-%d %H:%M} UTC; an administrator can reset the password",
+                                      code="locked_out"))
 
     def _check(self, credentials: Credentials | None, password: str, code: str | None) -> str | None:
         """Why the sign-in fails (for the security log), or None."""
@@ -98,17 +108,12 @@ class IdentityService:
             return "one-time code missing or wrong"
         return None
 
-    async def _failed(self, principal_id: str, credentials: Credentials | None, problem: str,
-                      address: str | None) -> None:
-        failures = 1
-        if credentials is not None:
-            failures, locked = await asyncio.to_thread(
-                self._principals.failed_sign_in, credentials.principal.id, self._settings.sign_in_lock_after,
-                self._settings.sign_in_lock_for)
-            if locked:
-                problem += f"; locked until {locked.isoformat()}"
-        self._security.record("sign_in_failed", problem, principal_id=principal_id[:120], address=address)
-        delay = self._settings.sign_in_failure_delay.total_seconds() * 2 ** (failures - 1)
+    async def _failed(self, principal_id: str, credentials: Credentials | None, problem: str, attempts: int,
+                      address: str | None) -> NoReturn:
+        known = credentials.principal.id if credentials is not None else principal_id[:120]
+        self._security.record("sign_in_failed", f"{problem} (attempt {attempts})", principal_id=known,
+                              address=address)
+        delay = self._settings.sign_in_failure_delay.total_seconds() * 2 ** (attempts - 1)
         await asyncio.sleep(min(delay, 4.0))
         if problem == "principal disabled":
             raise logged(NotAuthenticated(f"{principal_id} is disabled; ask an administrator", code="sign_in_failed"))
@@ -121,13 +126,8 @@ class IdentityService:
         """A current code, each time step used once (a code seen over a shoulder cannot be replayed)."""
         if not code or not credentials.totp_secret:
             return False
-        totp = pyotp.TOTP(credentials.totp_secret)
-        now = datetime.now(UTC)
-        for drift in (0, -1, 1):
-            moment = now + timedelta(seconds=30 * drift)
-            if hmac.compare_digest(totp.at(moment), code.strip()):
-                return self._principals.use_totp_step(credentials.principal.id, totp.timecode(moment))
-        return False
+        step = matching_step(credentials.totp_secret, code)
+        return step is not None and self._principals.use_totp_step(credentials.principal.id, step)
 
     # --- tokens -----------------------------------------------------------------------------------
 
@@ -222,32 +222,45 @@ class IdentityService:
 
     # --- one-time codes ---------------------------------------------------------------------------
 
-    def enrol(self, caller: Actor) -> Enrolment:
-        """A new secret for an authenticator app; it counts once a code from it is confirmed."""
+    def enrol(self, caller: Actor, password: str) -> Enrolment:
+        """A new secret for an authenticator app; it counts once a code from it is confirmed. It asks for
+        the password again, so a stolen token alone cannot replace a second factor."""
+        self._reauthenticate(caller, password)
         secret = pyotp.random_base32()
         self._principals.set_totp_pending(caller.id, secret)
         return Enrolment(secret=secret, uri=pyotp.TOTP(secret).provisioning_uri(name=caller.id, issuer_name="Liaison"))
+
+    def _reauthenticate(self, caller: Actor, password: str) -> None:
+        """The caller's password, checked again (counted and locked like a sign-in)."""
+        credentials = self._principals.credentials(caller.id)
+        assert credentials is not None
+        _, locked = self._principals.attempt(caller.id, self._settings.sign_in_lock_after,
+                                             self._settings.sign_in_lock_for)
+        if locked is not None:
+            raise logged(NotAuthenticated(f"{caller.id} is locked after repeated failures until "
+                                          f"{locked:%Y-%m-%d %H:%M} UTC", code="locked_out"))
+        if credentials.password_hash is None or not verify_password(credentials.password_hash, password):
+            self._security.record("reauthentication_failed", "wrong password", actor=caller)
+            raise logged(InvalidInput("password", None, "password: not your current password"))
+        self._principals.signed_in(caller.id)
 
     def confirm_enrolment(self, caller: Actor, code: str) -> Principal:
         credentials = self._principals.credentials(caller.id)
         assert credentials is not None
         if not credentials.totp_pending:
             raise NotFound("one_time_code", None, "no enrolment under way: start one with `liaison otp enrol`")
-        if not pyotp.TOTP(credentials.totp_pending).verify(code.strip(), valid_window=1):
-            raise InvalidInput("code", code, "code: not the current code of the secret being enrolled")
+        step = matching_step(credentials.totp_pending, code)
+        if step is None:
+            raise InvalidInput("code", None, "code: not the current code of the secret being enrolled")
         now = datetime.now(UTC)
+        # The confirming code's time step counts as used: it cannot sign in or step up afterwards.
         self._principals.change(caller.id, OneTimeCodeEnrolled(actor=caller, at=now, justification="enrolled",
                                                                 principal_id=caller.id),
-                                totp_secret=credentials.totp_pending, totp_pending=None, totp_last_step=None)
+                                totp_secret=credentials.totp_pending, totp_pending=None, totp_last_step=step)
         self._security.record("one_time_code_enrolled", "enrolled", principal_id=caller.id)
         principal = self._principals.get(caller.id)
         assert principal is not None
         return principal
-
-    def remove_enrolment(self, admin: Actor, principal_id: str, justification: str) -> None:
-        event = OneTimeCodeRemoved(actor=admin, at=datetime.now(UTC), justification=justification,
-                                   principal_id=principal_id)
-        self._principals.change(principal_id, event, totp_secret=None, totp_pending=None, totp_last_step=None)
 
     def fields(self, actor: Actor, code: str | None) -> dict[str, bool]:
         """The server-set fields of a sign-off: step_up (a valid one-time code came with it) and
@@ -261,10 +274,28 @@ class IdentityService:
         if credentials is None or not enrolled:
             raise InvalidInput("one_time_code", None, f"one_time_code: {actor.id} has no one-time code enrolled; "
                                "enrol one with `liaison otp enrol`, or send the sign-off without a code")
+        _, locked = self._principals.attempt(actor.id, self._settings.sign_in_lock_after,
+                                             self._settings.sign_in_lock_for)
+        if locked is not None:  # guessing codes locks like guessing passwords
+            raise DomainError("step_up_required", f"one_time_code: {actor.id} is locked after repeated wrong "
+                              f"codes until {locked:%Y-%m-%d %H:%M} UTC", field="one_time_code")
         if not self._code_ok(credentials, code):
-            raise DomainError("step_up_required", f"one_time_code: not a current code of {actor.id}'s "
-                              "authenticator, or used already; wait for the next one", field="one_time_code")
+            self._security.record("step_up_failed", "one-time code wrong or used already", actor=actor)
+            raise logged(DomainError("step_up_required", f"one_time_code: not a current code of {actor.id}'s "
+                                     "authenticator, or used already; wait for the next one",
+                                     field="one_time_code"))
+        self._principals.signed_in(actor.id)
         return {"step_up": True, "step_up_required": required}
+
+
+def matching_step(secret: str, code: str) -> int | None:
+    """The time step (now, or one either side for clock drift) whose code this is; None when none."""
+    totp, now = pyotp.TOTP(secret), datetime.now(UTC)
+    for drift in (0, -1, 1):
+        moment = now + timedelta(seconds=30 * drift)
+        if hmac.compare_digest(totp.at(moment).encode(), code.strip().encode(errors="replace")):
+            return int(totp.timecode(moment))
+    return None
 
 
 def logged(error: LiaisonError) -> LiaisonError:

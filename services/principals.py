@@ -5,12 +5,13 @@ on the server (`liaison admin bootstrap`), with a one-time password."""
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from domain import identity
 from domain.actors import Actor, Role
 from domain.errors import DomainError, InvalidInput, NotAuthorised, NotFound
 from domain.principal_events import (
+    OneTimeCodeRemoved,
     PasswordSet,
     PrincipalDisabled,
     PrincipalEnabled,
@@ -36,7 +37,9 @@ def one_time_password() -> str:
 
 class PrincipalService:
     def __init__(self, principals: Principals, tokens: Tokens, sessions: WebSessions,
-                 security: SecurityService) -> None:
+                 security: SecurityService, lock_after: int = 5, lock_for: timedelta = timedelta(minutes=15)) -> None:
+        self._lock_after = lock_after
+        self._lock_for = lock_for
         self._principals = principals
         self._tokens = tokens
         self._sessions = sessions
@@ -108,9 +111,13 @@ class PrincipalService:
             secret = one_time_password()
             events.append((PasswordSet(actor=admin, at=now, justification=why, principal_id=principal.id),
                            {"password_hash": HASHER.hash(secret), "failed_sign_ins": 0, "locked_until": None}))
+        if change.remove_one_time_code and principal.one_time_code:
+            events.append((OneTimeCodeRemoved(actor=admin, at=now, justification=why, principal_id=principal.id),
+                           {"totp_secret": None, "totp_pending": None, "totp_last_step": None}))
         if not events:
             raise InvalidInput("change", change.model_dump(exclude_defaults=True),
-                               "change: nothing to change (give a new display name, disabled, or reset_password)")
+                               "change: nothing to change (give a new display name, disabled, reset_password or "
+                               "remove_one_time_code)")
         for event, values in events:
             self._principals.change(principal.id, event, **values)
             self._security.record("principal_changed", f"{event.type} by {admin.id}: {why}", principal_id=principal.id)
@@ -119,16 +126,28 @@ class PrincipalService:
             self._sessions.end_all(principal.id)
         return Registration(principal=self._existing(principal.id), created=False, one_time_password=secret)
 
-    def set_own_password(self, actor: Actor, current: str, new: str) -> None:
+    def set_own_password(self, actor: Actor, current: str, new: str, keep_token: str | None = None) -> None:
+        """A principal changes its own password, proving the current one (counted like a sign-in); every
+        other token and session of it ends, so whoever had them must sign in with the new one."""
         credentials = self._principals.credentials(actor.id)
         stored = credentials.password_hash if credentials is not None else None
+        _, locked = self._principals.attempt(actor.id, self._lock_after, self._lock_for)
+        if locked is not None:
+            raise InvalidInput("current_password", None, f"current_password: {actor.id} is locked after repeated "
+                               f"failures until {locked:%Y-%m-%d %H:%M} UTC")
         if stored is None or not verify_password(stored, current):
+            self._security.record("reauthentication_failed", "wrong current password on a password change",
+                                  actor=actor)
             raise InvalidInput("current_password", None, "current_password: not your current password")
+        self._principals.signed_in(actor.id)
         check_password_rule(new)
         event = PasswordSet(actor=actor, at=datetime.now(UTC), justification="changed by its holder",
                             principal_id=actor.id)
         self._principals.change(actor.id, event, password_hash=HASHER.hash(new))
-        self._security.record("principal_changed", "password changed by its holder", actor=actor)
+        self._tokens.revoke_all(actor.id, keep=keep_token)
+        self._sessions.end_all(actor.id)
+        self._security.record("principal_changed", "password changed by its holder; other tokens and sessions "
+                              "ended", actor=actor)
 
     def list(self, reader: Actor) -> list[Principal]:
         require_role(reader, "list principals", *READERS)

@@ -222,6 +222,7 @@ class PrincipalChange(View):
     display_name: str | None = None
     disabled: bool | None = None
     reset_password: bool = False
+    remove_one_time_code: bool = False  # a lost or compromised authenticator: the principal enrols again
 
 
 class ApiToken(FrozenView):

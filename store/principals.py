@@ -76,7 +76,7 @@ class Principals:
             if existing is None and insert_ignoring_conflict(conn, t, values):
                 self._record(conn, event)
                 return True
-            row = existing or conn.execute(select(t).where(t.c.id == event.principal_id)).one()
+            row = existing or conn.execute(select(t).where(t.c.id_key == principal_key(event.principal_id))).one()
         found = _principal(row)
         if (found.id, found.role, found.member_state) != (event.principal_id, event.role, event.member_state):
             raise PrincipalConflict(
@@ -108,21 +108,32 @@ class Principals:
                            totp_last_step=m["totp_last_step"], failed_sign_ins=m["failed_sign_ins"],
                            locked_until=locked)
 
-    def failed_sign_in(self, principal_id: str, lock_after: int, lock_for: timedelta) -> tuple[int, datetime | None]:
-        """Count a failure; at the limit lock the principal for a while. Returns the count and the lock."""
+    def attempt(self, principal_id: str, lock_after: int, lock_for: timedelta) -> tuple[int, datetime | None]:
+        """Count a sign-in or step-up attempt before its secret is checked (a success resets the count).
+        Past the limit the principal is locked for a while; returns the count and the lock, if any."""
+        now = datetime.now(UTC)
         with write_transaction(self.engine) as conn:
-            failures = conn.execute(update(t).where(t.c.id == principal_id)
-                                    .values(failed_sign_ins=t.c.failed_sign_ins + 1)
-                                    .returning(t.c.failed_sign_ins)).scalar_one()
-            locked = None
-            if failures >= lock_after:
-                locked = datetime.now(UTC) + lock_for
+            attempts, locked = conn.execute(update(t).where(t.c.id == principal_id)
+                                            .values(failed_sign_ins=t.c.failed_sign_ins + 1)
+                                            .returning(t.c.failed_sign_ins, t.c.locked_until)).one()
+            if locked is not None and as_utc(locked) > now:
+                return attempts, as_utc(locked)
+            if attempts > lock_after:
+                locked = now + lock_for
                 conn.execute(update(t).where(t.c.id == principal_id).values(locked_until=locked, failed_sign_ins=0))
-        return failures, locked
+                return attempts, locked
+        return attempts, None
 
-    def signed_in(self, principal_id: str) -> None:
+    def signed_in(self, principal_id: str) -> datetime | None:
+        """Reset the count after a success, unless attempts sent alongside locked the principal: the lock."""
+        now = datetime.now(UTC)
         with write_transaction(self.engine) as conn:
-            conn.execute(update(t).where(t.c.id == principal_id).values(failed_sign_ins=0, locked_until=None))
+            done = conn.execute(update(t).where(t.c.id == principal_id)
+                                .where(t.c.locked_until.is_(None) | (t.c.locked_until <= now))
+                                .values(failed_sign_ins=0, locked_until=None))
+            if done.rowcount == 1:
+                return None
+            return as_utc(conn.execute(select(t.c.locked_until).where(t.c.id == principal_id)).scalar_one())
 
     def set_totp_pending(self, principal_id: str, secret: str | None) -> None:
         with write_transaction(self.engine) as conn:

@@ -61,9 +61,11 @@ class Tokens:
                                 .values(revoked_at=datetime.now(UTC)))
             return done.rowcount == 1
 
-    def revoke_all(self, principal_id: str) -> int:
+    def revoke_all(self, principal_id: str, keep: str | None = None) -> int:
+        """Revoke every usable token of a principal, but `keep` (the one a password change came with)."""
         with write_transaction(self.engine) as conn:
-            done = conn.execute(update(t).where(t.c.principal_id == principal_id, t.c.revoked_at.is_(None))
+            done = conn.execute(update(t).where(t.c.principal_id == principal_id, t.c.revoked_at.is_(None),
+                                                t.c.id != (keep or ""))
                                 .values(revoked_at=datetime.now(UTC)))
             return done.rowcount
 

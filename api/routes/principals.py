@@ -24,8 +24,6 @@ class NewPrincipal(BaseModel):
     member_state: str | None = Field(default=None, max_length=40)
     display_name: str = Field(default="", max_length=400)
     justification: str = Field(max_length=2000)
-    password: str | None = Field(default=None, max_length=1024,
-                                 description="omit it and a one-time password is made and shown once")
 
 
 class ChangeOfPrincipal(PrincipalChange):
@@ -35,8 +33,9 @@ class ChangeOfPrincipal(PrincipalChange):
 @router.post("/principals", status_code=status.HTTP_201_CREATED, response_model=Registration)
 async def register(body: NewPrincipal, actor: ActorDep, request: Request) -> Registration:
     """Administrators only; recorded in the audit log's principal stream."""
+    # No password from the API: the principal gets a one-time password, so no administrator chooses one.
     return await asyncio.to_thread(system_of(request).principals.register, actor, body.principal_id, body.role,
-                                   body.member_state, body.display_name, body.justification, body.password)
+                                   body.member_state, body.display_name, body.justification)
 
 
 @router.get("/principals", response_model=list[Principal])
@@ -52,9 +51,10 @@ async def get_principal(principal_id: str, actor: ActorDep, request: Request) ->
 @router.patch("/principals/{principal_id}", response_model=Registration)
 async def change_principal(principal_id: str, body: ChangeOfPrincipal, actor: ActorDep,
                            request: Request) -> Registration:
-    """Rename, disable (its tokens and sessions end), enable, or reset the password (shown once)."""
+    """Rename, disable (its tokens and sessions end), enable, reset the password (shown once), or remove a
+    lost authenticator's one-time code."""
     change = PrincipalChange(display_name=body.display_name, disabled=body.disabled,
-                             reset_password=body.reset_password)
+                             reset_password=body.reset_password, remove_one_time_code=body.remove_one_time_code)
     return await asyncio.to_thread(system_of(request).principals.change, actor, principal_id, change,
                                    body.justification)
 

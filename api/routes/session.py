@@ -96,9 +96,10 @@ async def me(found: CallerDep) -> Principal:
 
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-async def change_password(body: PasswordChange, actor: ActorDep, request: Request) -> Response:
-    await asyncio.to_thread(system_of(request).principals.set_own_password, actor, body.current_password,
-                            body.new_password)
+async def change_password(body: PasswordChange, found: CallerDep, request: Request) -> Response:
+    """Every other token and session of the principal ends; the one this request carries stays."""
+    await asyncio.to_thread(system_of(request).principals.set_own_password, found.actor, body.current_password,
+                            body.new_password, found.token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -119,10 +120,14 @@ async def revoke_token(token_id: str, actor: ActorDep, request: Request) -> ApiT
     return await asyncio.to_thread(system_of(request).identity.revoke_token, actor, token_id)
 
 
+class Reauthentication(BaseModel):
+    password: str = Field(max_length=1024)
+
+
 @router.post("/me/one-time-code", response_model=Enrolment)
-async def enrol_one_time_code(actor: ActorDep, request: Request) -> Enrolment:
-    """A secret for an authenticator app; confirm it with a code to make it count."""
-    return await asyncio.to_thread(system_of(request).identity.enrol, actor)
+async def enrol_one_time_code(body: Reauthentication, actor: ActorDep, request: Request) -> Enrolment:
+    """A secret for an authenticator app, given the password again; confirm it with a code to make it count."""
+    return await asyncio.to_thread(system_of(request).identity.enrol, actor, body.password)
 
 
 @router.post("/me/one-time-code/confirm", response_model=Principal)

@@ -70,7 +70,10 @@ async def page(request: Request, found: Caller, template: str, context: dict[str
 
 async def refused(request: Request, found: Caller, error: LiaisonError) -> Response:
     """A page the service refused (a role that has no inbox, an operation the viewer takes no part in):
-    the refusal on a page, with the status the API would give."""
+    the refusal on a page, with the status the API would give, and in the security log like the API's."""
+    hook = getattr(request.app.state, "on_refusal", None)
+    if hook is not None:
+        hook(request, error)
     return await page(request, found, "error.html", {"message": error.message},
                       PRESENTATION[error.kind].http_status)
 

@@ -3,8 +3,10 @@ principal changes under an administrator, the security log, and the request-size
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pyotp
@@ -42,7 +44,8 @@ async def test_a_wrong_password_is_refused_logged_and_repeated_failures_lock(api
         assert unknown.json()["detail"] == failed.json()["detail"]  # an unknown id looks like a wrong password
     kinds = _security(api_system, pid)
     assert kinds.count("sign_in_failed") == api_system.settings.sign_in_lock_after and "sign_in_refused" in kinds
-    assert "locked until" in _security(api_system, pid, "sign_in_failed")[-1]
+    assert _security(api_system, pid, "sign_in_failed")[-1] == "wrong password (attempt 5)"
+    assert "locked until" in _security(api_system, pid, "sign_in_refused")[-1]
     assert _security(api_system, "nobody-at-all") == ["sign_in_failed"]
     # An administrator's reset unlocks, and the one-time password it returns signs in.
     async with await api.as_(ADMIN) as admin:
@@ -50,6 +53,23 @@ async def test_a_wrong_password_is_refused_logged_and_repeated_failures_lock(api
                                                                        "justification": "locked out"}))
     assert reset["one_time_password"]
     await api.token(pid, reset["one_time_password"])
+
+
+async def test_parallel_guesses_check_no_more_passwords_than_the_limit(api: Api, api_system: System) -> None:
+    """Forty wrong guesses and the right password sent at once: at most the limit are checked, and the
+    right one does not get through once the principal is locked."""
+    pid = f"lo-cz-{uuid.uuid4().hex[:6]}"
+    register(api_system, pid, Role.LIAISON_OFFICER, "CZ")
+    async with api.anonymous() as anonymous:
+        guesses = [anonymous.post("/auth/token", json={"principal_id": pid, "password": f"guess {n}"})
+                   for n in range(40)]
+        answers = await asyncio.gather(*guesses, anonymous.post("/auth/token", json={
+            "principal_id": pid, "password": PASSWORD}))
+    checked = [e for e in _security(api_system, pid, "sign_in_failed")]
+    assert len(checked) <= api_system.settings.sign_in_lock_after
+    assert answers[-1].status_code in (201, 401)
+    if answers[-1].status_code == 401:
+        assert answers[-1].json()["code"] == "locked_out"
 
 
 async def test_tokens_expire_are_revoked_and_are_never_stored_in_clear(api: Api, api_system: System) -> None:
@@ -181,7 +201,9 @@ async def test_step_up_for_a_coercive_sign_off(api: Api, api_system: System) -> 
     pid = f"ap-bg-{uuid.uuid4().hex[:6]}"
     register(api_system, pid, Role.APPROVER, "BG")
     async with await api.as_(pid) as approver:
-        enrolment = await ok(await approver.post("/me/one-time-code"))
+        stolen = await approver.post("/me/one-time-code", json={"password": "a guess at it"})
+        assert stolen.status_code == 422 and stolen.json()["field"] == "password"  # a token alone is not enough
+        enrolment = await ok(await approver.post("/me/one-time-code", json={"password": PASSWORD}))
         totp = pyotp.TOTP(enrolment["secret"])
         assert enrolment["uri"].startswith("otpauth://totp/")
         await ok(await approver.post("/me/one-time-code/confirm", json={"code": totp.now()}))
@@ -194,8 +216,10 @@ async def test_step_up_for_a_coercive_sign_off(api: Api, api_system: System) -> 
         wrong = await approver.post(f"/operations/{operation_id}/approve-task", json={"task_id": "TK1"},
                                     headers={"X-One-Time-Code": "000000" if totp.now() != "000000" else "111111"})
         assert wrong.status_code == 403 and wrong.json()["code"] == "step_up_required"
+        # The confirming code's step is used up: the next one (within the drift window) signs off.
+        following = totp.at(datetime.now(UTC) + timedelta(seconds=30))
         done = await approver.post(f"/operations/{operation_id}/approve-task", json={"task_id": "TK1"},
-                                   headers={"X-One-Time-Code": totp.now()})
+                                   headers={"X-One-Time-Code": following})
         assert done.status_code == 200, done.text
         # A search task of EL is not BG's; a non-coercive kind would need no code (see the decider tests).
     given = [r for r in AuditLog(api_system.engine).read(operation_id) if r.type == "task_approval_given"]

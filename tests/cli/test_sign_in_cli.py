@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
@@ -113,12 +114,17 @@ async def test_tokens_of_ones_own(cli: Cli) -> None:
     assert refused.exit_code == exit_of("not_authenticated") and "the token is revoked" in refused.output
 
 
+def _next_code(secret: str) -> str:
+    """The code of the next time step: the confirming code's own step is used up, and drift allows one."""
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+
+
 @pytest.fixture(scope="module")
 async def enrolled_approver(cli: Cli, cli_system: System) -> str:
     """A BG approver of its own (others' sign-offs must not start asking for codes) with a one-time code."""
     register(cli_system, "ap-bg-otp", Role.APPROVER, "BG")
     cli.tokens["ap-bg-otp"] = await sign_in(cli.server, "ap-bg-otp")
-    enrolment = await cli("otp", "enrol", actor="ap-bg-otp")
+    enrolment = await cli("otp", "enrol", actor="ap-bg-otp", input=f"{PASSWORD}\n")
     assert enrolment.exit_code == 0 and "otpauth://" in enrolment.output, enrolment.output
     secret = re.search(r"secret\s+([A-Z2-7]+)", enrolment.output)
     assert secret is not None
@@ -146,7 +152,7 @@ async def test_a_coercive_sign_off_asks_for_the_one_time_code(cli: Cli, enrolled
 
     monkeypatch.setattr("cli.task.at_a_terminal", lambda: True)  # someone at the keyboard types the code
     asked = await cli("task", "approve", operation_id, "TK1", actor="ap-bg-otp",
-                      input=pyotp.TOTP(enrolled_approver).now() + "\n")
+                      input=_next_code(enrolled_approver) + "\n")
     assert asked.exit_code == 0, asked.output
     assert "one-time code" in asked.output and "task_approved" in asked.output
     timeline = await cli("operation", "timeline", operation_id)

@@ -11,6 +11,7 @@ import pyotp
 from playwright.async_api import Browser, expect
 
 from api.web.rendering import visible_controls
+from tests.identities import PASSWORD
 from tests.web.conftest import WebApi, screenshot, signed_in
 from tests.workflows.scenario import ASSESSMENT
 
@@ -76,7 +77,7 @@ def code_at(secret: str, drift_steps: int) -> str:
 async def test_a_coercive_task_is_approved_with_a_one_time_code(browser: Browser, server: str,
                                                                   web_api: WebApi) -> None:
     async with await web_api.as_("ap-bg-otp") as http:
-        secret = (await http.post("/me/one-time-code")).json()["secret"]
+        secret = (await http.post("/me/one-time-code", json={"password": PASSWORD})).json()["secret"]
         confirmed = await http.post("/me/one-time-code/confirm", json={"code": code_at(secret, -1)})
         assert confirmed.status_code == 200, confirmed.text
     operation_id = await operation_in_prepare(web_api)
