@@ -20,6 +20,8 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"  # the same token as a form field, for plain HTML forms (htmx sends the header)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# All a principal may do while it holds a one-time password an administrator handed over: replace it.
+WHILE_CHANGING = {("GET", "/me"), ("PUT", "/me/password"), ("DELETE", "/auth/token"), ("DELETE", "/auth/session")}
 bearer = HTTPBearer(auto_error=False, description="an API token from POST /auth/token (`liaison login`)")
 
 
@@ -42,7 +44,7 @@ async def caller(request: Request,
         found = await asyncio.to_thread(system.identity.authenticate_session, session_id, address)
         if request.method in UNSAFE:
             sent = request.headers.get(CSRF_HEADER) or await _form_csrf_token(request)
-            if not (found.csrf_token and hmac.compare_digest(sent, found.csrf_token)):
+            if not (found.csrf_token and hmac.compare_digest(sent.encode(), found.csrf_token.encode())):
                 request.state.actor = found.actor
                 raise NotAuthorised(f"{request.method} {request.url.path} from a browser session needs its CSRF "
                                     f"token in {CSRF_HEADER} (or a form's {CSRF_FIELD} field)", field=CSRF_HEADER,
@@ -51,6 +53,10 @@ async def caller(request: Request,
         raise NotAuthenticated("not signed in: send an API token (Authorization: Bearer ...; `liaison login` "
                                "gets one) or sign in with a browser session")
     request.state.actor = found.actor
+    if found.principal.must_change_password and (request.method, request.url.path) not in WHILE_CHANGING:
+        raise NotAuthorised(f"{found.actor.id} signed in with a one-time password: replace it first (`liaison "
+                            "password`; API: PUT /me/password), then everything else is open", field="password",
+                            value=None)
     return found
 
 

@@ -44,6 +44,24 @@ def login(ctx: typer.Context,
     console.print(f"[green]signed in[/] to {render.text(url)} as {render.text(issued.principal_id)} "
                   f"({issued.role}{state}) until {issued.expires_at:%Y-%m-%d %H:%M} UTC; the token is in "
                   f"{render.text(path)} (readable by you only)", highlight=False)
+    if issued.must_change_password:
+        _replace_one_time_password(url, issued.token, secret)
+
+
+def _replace_one_time_password(url: str, token: str, one_time: str) -> None:
+    """A one-time password an administrator handed over opens nothing until its holder replaces it."""
+    from cli.client import LiaisonClient
+    from cli.http import Api
+
+    console.print("that was a one-time password: choose your own now (at least 12 characters)", highlight=False)
+    new = os.environ.get("LIAISON_NEW_PASSWORD") or typer.prompt("new password", hide_input=True,
+                                                                 confirmation_prompt=True)
+    client = LiaisonClient(Api(url, token, None))
+    try:
+        client.change_password(one_time, new)
+    finally:
+        client.close()
+    console.print("[green]password changed[/]; you may go on", highlight=False)
 
 
 def _stored_quietly() -> credentials.Credentials | None:

@@ -145,7 +145,7 @@ class IdentityService:
                               member_state=principal.member_state)
         return IssuedToken(token=secret, token_id=token.id, name=token.name, principal_id=principal.id,
                            role=principal.role, member_state=principal.member_state,
-                           expires_at=token.expires_at)
+                           expires_at=token.expires_at, must_change_password=principal.must_change_password)
 
     def authenticate_token(self, secret: str, address: str | None) -> Caller:
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:

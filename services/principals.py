@@ -75,7 +75,7 @@ class PrincipalService:
         event = PrincipalRegistered(actor=by, at=datetime.now(UTC), justification=why, principal_id=principal_id,
                                     role=role.value, member_state=state, display_name=name)
         try:
-            created = self._principals.add(event, HASHER.hash(secret))
+            created = self._principals.add(event, HASHER.hash(secret), must_change=password is None)
         except PrincipalConflict as conflict:
             raise DomainError("conflict", str(conflict), field="principal_id", value=principal_id) from None
         found = self._principals.get(principal_id)
@@ -110,7 +110,8 @@ class PrincipalService:
         if change.reset_password:
             secret = one_time_password()
             events.append((PasswordSet(actor=admin, at=now, justification=why, principal_id=principal.id),
-                           {"password_hash": HASHER.hash(secret), "failed_sign_ins": 0, "locked_until": None}))
+                           {"password_hash": HASHER.hash(secret), "password_must_change": True, "failed_sign_ins": 0,
+                            "locked_until": None}))
         if change.remove_one_time_code and principal.one_time_code:
             events.append((OneTimeCodeRemoved(actor=admin, at=now, justification=why, principal_id=principal.id),
                            {"totp_secret": None, "totp_pending": None, "totp_last_step": None}))
@@ -143,7 +144,9 @@ class PrincipalService:
         check_password_rule(new)
         event = PasswordSet(actor=actor, at=datetime.now(UTC), justification="changed by its holder",
                             principal_id=actor.id)
-        self._principals.change(actor.id, event, password_hash=HASHER.hash(new))
+        if verify_password(stored, new):
+            raise InvalidInput("new_password", None, "new_password: choose another password than the current one")
+        self._principals.change(actor.id, event, password_hash=HASHER.hash(new), password_must_change=False)
         self._tokens.revoke_all(actor.id, keep=keep_token)
         self._sessions.end_all(actor.id)
         self._security.record("principal_changed", "password changed by its holder; other tokens and sessions "

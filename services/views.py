@@ -210,6 +210,7 @@ class Principal(FrozenView):
     member_state: str | None = None
     disabled: bool = False
     one_time_code: bool = False  # enrolled: coercive sign-offs ask for a code
+    must_change_password: bool = False  # signed in with a one-time password: only a password change is allowed
 
 
 class Registration(View):
@@ -250,6 +251,7 @@ class IssuedToken(View):
     role: str
     member_state: str | None
     expires_at: datetime
+    must_change_password: bool = False  # a one-time password: replace it (PUT /me/password) before anything
 
 
 class Enrolment(View):

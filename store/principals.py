@@ -44,7 +44,8 @@ class PrincipalConflict(ValueError):
 def _principal(row: Any) -> Principal:
     m = row._mapping
     return Principal(id=m["id"], display_name=m["display_name"], role=m["role"], member_state=m["member_state"],
-                     disabled=m["disabled_at"] is not None, one_time_code=m["totp_secret"] is not None)
+                     disabled=m["disabled_at"] is not None, one_time_code=m["totp_secret"] is not None,
+                     must_change_password=bool(m["password_must_change"]))
 
 
 def principal_record(event: PrincipalEvent) -> AuditRecord:
@@ -64,14 +65,14 @@ class Principals:
     def _record(self, conn: Connection, event: PrincipalEvent) -> None:
         self._log.append_within(conn, PRINCIPAL_STREAM, [principal_record(event)])
 
-    def add(self, event: PrincipalRegistered, password_hash: str | None = None) -> bool:
+    def add(self, event: PrincipalRegistered, password_hash: str | None = None, must_change: bool = False) -> bool:
         """Register a principal with its event (True); the same id again with the same role and state is a
         no-op (False: nothing recorded), with another role or state a PrincipalConflict. Ids are unique
         whatever their case."""
         with write_transaction(self.engine) as conn:
             values = {"id": event.principal_id, "id_key": principal_key(event.principal_id),
                       "display_name": event.display_name, "role": event.role, "member_state": event.member_state,
-                      "created_at": event.at, "password_hash": password_hash}
+                      "created_at": event.at, "password_hash": password_hash, "password_must_change": must_change}
             existing = conn.execute(select(t).where(t.c.id_key == principal_key(event.principal_id))).first()
             if existing is None and insert_ignoring_conflict(conn, t, values):
                 self._record(conn, event)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(naming_convention={
@@ -63,6 +64,8 @@ principals = Table(
     Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
+    # A one-time password (set by an administrator) is replaced by its holder before anything else.
+    Column("password_must_change", Boolean, nullable=False, server_default=false()),
     Index("ix_principals_id_key", "id_key", unique=True),
 )
 

@@ -171,13 +171,23 @@ async def test_an_administrator_manages_principals_and_the_auditor_reads_the_sec
     assert added.exit_code == 0 and "registered lo-pt (liaison_officer of PT)" in added.output, added.output
     first = _one_time_password(added.output)
     own = _own_config(tmp_path) | {"LIAISON_PASSWORD": first}
+    # A one-time password opens nothing but its replacement, which login asks for at once.
+    restricted = await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=own,
+                           input="\n")
+    assert restricted.exit_code != 0 and "one-time password: choose your own" in restricted.output
+    assert (await cli("--purpose", "x", "operation", "list", actor=None, env=own)).exit_code == exit_of(
+        "not_authorised")
+    chosen = own | {"LIAISON_NEW_PASSWORD": "my own passphrase, PT"}
+    changed = await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=chosen)
+    assert changed.exit_code == 0 and "password changed" in changed.output, changed.output
+    own = own | {"LIAISON_PASSWORD": "my own passphrase, PT"}
     assert (await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=own)).exit_code == 0
 
     reset = await cli("principal", "reset-password", "lo-pt", "-j", "forgotten", actor="admin-1")
     assert reset.exit_code == 0 and "password reset for lo-pt" in reset.output, reset.output
     ended = await cli("whoami", actor=None, env=own)  # a reset ends its tokens
     assert ended.exit_code == exit_of("not_authenticated"), ended.output
-    again = own | {"LIAISON_PASSWORD": _one_time_password(reset.output)}
+    again = own | {"LIAISON_PASSWORD": _one_time_password(reset.output), "LIAISON_NEW_PASSWORD": "another passphrase!"}
     assert (await cli("login", "--server", cli.server, "--user", "lo-pt", actor=None, env=again)).exit_code == 0
 
     renamed = await cli("principal", "rename", "lo-pt", "PT desk", "-j", "new desk", actor="admin-1")
