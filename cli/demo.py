@@ -9,6 +9,7 @@ whose token it sends, exactly as their own CLIs would; the tokens are revoked at
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,7 +79,10 @@ def _tokens(system: System) -> dict[str, str]:
     admin = _administrator(system)
     tokens = {}
     for pid, name, role, state in PRINCIPALS:
-        done = system.principals.register(admin, pid, role, state, name, "liaison demo: a principal it acts as")
+        # A password nobody is shown (the demo acts with tokens it issues): not a one-time password, which
+        # would open nothing until replaced; an administrator's reset hands one over when a person needs it.
+        done = system.principals.register(admin, pid, role, state, name, "liaison demo: a principal it acts as",
+                                          secrets.token_urlsafe(24))
         principal = system.principals.get(admin, pid)
         tokens[pid] = system.identity.issue_token(principal, "liaison demo", TOKEN_LIFETIME, admin).token
         console.print(f"  {'registered' if done.created else 'found'} {render.text(render.who(principal))}",
